@@ -1,0 +1,43 @@
+# The two quick-start commands: `make doctor` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: inspect test lint typecheck unit integration engine bench clean
+
+# The venv is rebuilt whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+inspect: $(VENV)/.installed
+	$(BIN)/envcheck inspect
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check envcheck tests benchmarks scripts
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+unit: $(VENV)/.installed
+	$(BIN)/python -m pytest tests/unit
+
+# Starts a Docker engine when none answers (root on Debian only; elsewhere the engine
+# tests skip, or fail when ENVCHECK_REQUIRE_DOCKER=1).
+engine:
+	bash .ci/engine.sh
+
+integration: $(VENV)/.installed engine
+	$(BIN)/python -m pytest tests/integration
+
+test: $(VENV)/.installed engine
+	$(BIN)/ruff check envcheck tests benchmarks scripts
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/inspect_vs_collect_env.py
+
+clean:
+	rm -rf $(VENV) .cache .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,108 @@
+"""Reading the filesystem under a root, so a recorded tree can stand in for `/`.
+
+Probes ask for absolute paths like `/proc/driver/nvidia/version`; with root `/tmp/case1`
+that reads `/tmp/case1/proc/driver/nvidia/version`. Tests use recorded trees; nothing
+else changes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiskUsage:
+    total_bytes: int
+    free_bytes: int
+
+
+class FileSystem(Protocol):
+    def read_text(self, path: str, *, limit: int = 1 << 20) -> str | None:
+        """The file's text (at most `limit` bytes), or None when it does not exist."""
+        ...
+
+    def exists(self, path: str) -> bool: ...
+
+    def is_dir(self, path: str) -> bool: ...
+
+    def list_dir(self, path: str) -> list[str]:
+        """Entry names, sorted; empty when the folder does not exist."""
+        ...
+
+    def resolve(self, path: str) -> str:
+        """The path with symlinks resolved, as seen from inside the root."""
+        ...
+
+    def disk_usage(self, path: str) -> DiskUsage | None: ...
+
+
+class RootedFileSystem:
+    def __init__(self, root: Path = Path("/")) -> None:
+        self.root = root
+
+    def _host_path(self, path: str) -> Path:
+        relative = PurePosixPath(path).relative_to("/") if path.startswith("/") else path
+        return self.root / relative
+
+    def read_text(self, path: str, *, limit: int = 1 << 20) -> str | None:
+        try:
+            with self._host_path(path).open("rb") as handle:
+                return handle.read(limit).decode("utf-8", errors="replace")
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except IsADirectoryError:
+            return None
+
+    def exists(self, path: str) -> bool:
+        return self._host_path(path).exists()
+
+    def is_dir(self, path: str) -> bool:
+        return self._host_path(path).is_dir()
+
+    def list_dir(self, path: str) -> list[str]:
+        try:
+            return sorted(entry.name for entry in self._host_path(path).iterdir())
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            return []
+
+    def resolve(self, path: str) -> str:
+        resolved = self._host_path(path).resolve()
+        try:
+            return "/" + str(resolved.relative_to(self.root.resolve()))
+        except ValueError:
+            return str(resolved)
+
+    def disk_usage(self, path: str) -> DiskUsage | None:
+        try:
+            stat = os.statvfs(self._host_path(path))
+        except OSError:
+            return None
+        return DiskUsage(
+            total_bytes=stat.f_blocks * stat.f_frsize, free_bytes=stat.f_bavail * stat.f_frsize
+        )
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a file so that readers see the old content or the new, never a half.
+
+    The temporary file sits in the same folder, so the final rename cannot cross devices.
+    """
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed before the rename
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
+        delete=False,
+    )
+    try:
+        with handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(handle.name).replace(path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,63 @@
+"""The one error hierarchy. Every error carries the exit code the CLI returns for it.
+
+Messages say what failed, the values seen, and what to do next.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The documented exit codes (the table in README.md)."""
+
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+
+
+class EnvcheckError(Exception):
+    """Base class: a failure the user can act on."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  {self.hint}"
+        return self.message
+
+
+class UsageError(EnvcheckError):
+    """The command line or an input file is wrong; the user must change the call."""
+
+    exit_code = ExitCode.USAGE
+
+
+class SnapshotFormatError(UsageError):
+    """A Snapshot document that is not one, or of another schema version."""
+
+
+class CommandNotFoundError(EnvcheckError):
+    """A program the probe wanted to run is not installed."""
+
+
+class CommandTimeoutError(EnvcheckError):
+    """A program ran past its time limit and was killed."""
+
+
+class NvmlError(EnvcheckError):
+    """NVML answered with an error code, translated from pynvml's exception."""
+
+    def __init__(self, message: str, *, code: int | None, name: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.name = name
+
+
+class ParseError(UsageError):
+    """Text (a tool's output or a pasted report) that does not have the expected shape."""

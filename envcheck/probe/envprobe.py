@@ -1,0 +1,323 @@
+"""envcheck's probe, run *inside* the target interpreter (a venv, a conda env, a container).
+
+Standard library only, Python 3.8+, so it runs in any environment without envcheck
+installed: it is copied or passed by path, never imported from the target. It reports raw
+facts as JSON on stdout; envcheck interprets them. It never imports torch unless asked with
+`--deep`, because importing torch costs seconds and can crash or hang on a broken driver;
+envcheck runs the deep part as a separate process with a time limit so that a crash there
+loses only the deep facts.
+
+Usage: python envprobe.py [--deep]
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import mmap
+import os
+import platform
+import struct
+import sys
+import sysconfig
+from typing import Any
+
+PROBE_SCHEMA = "envcheck.envprobe/1"
+
+# Files whose names say they are a CUDA library worth reporting (matched by prefix).
+_LIBRARY_PREFIXES = (
+    "libcudart", "libcudnn", "libcublas", "libnccl", "libnvjitlink", "libnvJitLink",
+    "libnvrtc", "libcufft", "libcurand", "libcusparse", "libcusolver", "libcupti",
+    "libnvToolsExt", "libcuda.", "libnvidia-ml",
+)
+
+# ELF and CUDA fatbinary layout. The fatbinary container header and entry header offsets
+# are not documented by NVIDIA; they were read off binaries built with nvcc 13.0 (see
+# tests/integration/test_fatbin_nvcc.py, which checks them against a fresh nvcc build).
+_FATBIN_MAGIC = 0xBA55ED50
+_FATBIN_KIND_PTX = 1
+_FATBIN_KIND_CUBIN = 2
+
+
+def _normalize(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def python_facts() -> dict[str, Any]:
+    prefix = sys.prefix
+    if os.path.isdir(os.path.join(prefix, "conda-meta")):
+        kind = "conda"
+    elif prefix != getattr(sys, "base_prefix", prefix):
+        kind = "venv"
+    else:
+        kind = "system"
+    libc_name, libc_version = platform.libc_ver()
+    return {
+        "executable": sys.executable,
+        "version": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": sysconfig.get_platform(),
+        "machine": platform.machine(),
+        "prefix": prefix,
+        "kind": kind,
+        "libc": libc_name or None,
+        "libc_version": libc_version or None,
+    }
+
+
+def _distributions() -> list[Any]:
+    from importlib import metadata
+
+    seen = set()
+    found = []
+    # sys.path order decides which copy of a distribution is imported; keep the first.
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if not name or _normalize(name) in seen:
+            continue
+        seen.add(_normalize(name))
+        found.append(dist)
+    return found
+
+
+def package_facts(dists: list[Any]) -> list[dict[str, str]]:
+    packages = [{"name": d.metadata["Name"], "version": d.version} for d in dists]
+    return sorted(packages, key=lambda p: _normalize(p["name"]))
+
+
+def _is_library_file(filename: str) -> bool:
+    return filename.startswith(_LIBRARY_PREFIXES) and ".so" in filename
+
+
+def wheel_library_files(dists: list[Any]) -> list[dict[str, str]]:
+    """Shared libraries shipped by the nvidia-* wheels (cuDNN, cuBLAS, NCCL...)."""
+    found = []
+    for dist in dists:
+        name = dist.metadata["Name"]
+        if not _normalize(name).startswith("nvidia-"):
+            continue
+        for entry in dist.files or ():
+            filename = os.path.basename(str(entry))
+            if _is_library_file(filename):
+                found.append({
+                    "path": os.path.realpath(str(dist.locate_file(entry))),
+                    "distribution": name,
+                    "distribution_version": dist.version,
+                })
+    return found
+
+
+def conda_library_files(prefix: str) -> list[dict[str, str]]:
+    """CUDA libraries that conda packages installed into this prefix (conda-meta records)."""
+    meta_dir = os.path.join(prefix, "conda-meta")
+    found: list[dict[str, str]] = []
+    try:
+        records = sorted(f for f in os.listdir(meta_dir) if f.endswith(".json"))
+    except OSError:
+        return found
+    for record_name in records:
+        try:
+            with open(os.path.join(meta_dir, record_name), encoding="utf-8") as handle:
+                record = json.load(handle)
+        except (OSError, ValueError):
+            continue
+        for rel in record.get("files", ()):
+            if _is_library_file(os.path.basename(rel)):
+                found.append({
+                    "path": os.path.join(prefix, rel),
+                    "distribution": str(record.get("name")),
+                    "distribution_version": str(record.get("version")),
+                })
+    return found
+
+
+def parse_torch_version_py(text: str) -> dict[str, str | None]:
+    """Read torch/version.py's assignments without importing torch."""
+    wanted = {"__version__": "version", "cuda": "cuda", "hip": "hip", "git_version": "git"}
+    facts: dict[str, str | None] = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in wanted:
+            try:
+                literal = ast.literal_eval(value)
+            except ValueError:
+                continue
+            facts[wanted[target.id]] = None if literal is None else str(literal)
+    return facts
+
+
+def _elf_section(mapped: Any, wanted: bytes) -> tuple[int, int] | None:
+    """(offset, size) of a section in a 64-bit little-endian ELF file, or None."""
+    if mapped[:4] != b"\x7fELF" or mapped[4] != 2 or mapped[5] != 1:
+        return None
+    shoff, = struct.unpack_from("<Q", mapped, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", mapped, 0x3A)
+    if shoff == 0 or shnum == 0 or shstrndx >= shnum:
+        return None
+    str_offset, = struct.unpack_from("<Q", mapped, shoff + shstrndx * shentsize + 24)
+    for index in range(shnum):
+        header = shoff + index * shentsize
+        name_offset, = struct.unpack_from("<I", mapped, header)
+        start = str_offset + name_offset
+        if mapped[start:start + len(wanted) + 1] == wanted + b"\0":
+            offset, size = struct.unpack_from("<QQ", mapped, header + 24)
+            return int(offset), int(size)
+    return None
+
+
+def fatbin_architectures(path: str) -> list[str]:
+    """The GPU code a CUDA library carries: sm_XX for machine code, compute_XX for PTX.
+
+    Walks the containers in the ELF `.nv_fatbin` section reading only entry headers, so a
+    1 GB libtorch_cuda.so costs milliseconds, not a full read.
+    """
+    archs = set()
+    with open(path, "rb") as handle:
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            section = _elf_section(mapped, b".nv_fatbin")
+            if section is None:
+                return []
+            position, end = section[0], section[0] + section[1]
+            while position + 16 <= end:
+                magic, _version, header_size, fat_size = struct.unpack_from(
+                    "<IHHQ", mapped, position)
+                if magic != _FATBIN_MAGIC:
+                    # Containers are 8-byte aligned; skip padding between them.
+                    position += 8
+                    continue
+                entry = position + header_size
+                container_end = min(entry + fat_size, end)
+                while entry + 32 <= container_end:
+                    kind, _v, entry_header, payload = struct.unpack_from("<HHIQ", mapped, entry)
+                    arch, = struct.unpack_from("<I", mapped, entry + 28)
+                    if kind == _FATBIN_KIND_CUBIN:
+                        archs.add(("sm", arch))
+                    elif kind == _FATBIN_KIND_PTX:
+                        archs.add(("compute", arch))
+                    if entry_header == 0:
+                        break
+                    entry += entry_header + payload
+                position = container_end
+    return ["%s_%d" % pair for pair in sorted(archs, key=lambda p: (p[1], p[0] == "compute"))]
+
+
+def torch_facts(dists: list[Any]) -> dict[str, Any]:
+    dist = next((d for d in dists if _normalize(d.metadata["Name"]) == "torch"), None)
+    if dist is None:
+        return {"status": "absent", "detail": "torch is not installed in this environment"}
+    facts: dict[str, Any] = {"status": "ok", "distribution_version": dist.version}
+    location = os.path.realpath(str(dist.locate_file("torch")))
+    facts["location"] = location
+    version_py = os.path.join(location, "version.py")
+    try:
+        with open(version_py, encoding="utf-8") as handle:
+            facts.update(parse_torch_version_py(handle.read()))
+    except (OSError, SyntaxError, ValueError) as e:
+        facts["status"] = "error"
+        facts["detail"] = "cannot read %s: %s" % (version_py, e)
+        return facts
+    lib_dir = os.path.join(location, "lib")
+    try:
+        lib_files = sorted(os.listdir(lib_dir))
+    except OSError:
+        lib_files = []
+    facts["bundled_libraries"] = [
+        os.path.join(lib_dir, f) for f in lib_files if _is_library_file(f)
+    ]
+    # torch 1.x split the CUDA code into two libraries; 2.x has one.
+    cuda_libs = [f for f in ("libtorch_cuda.so", "libtorch_cuda_cu.so") if f in lib_files]
+    archs: list[str] = []
+    stamps = []
+    for name in cuda_libs:
+        lib_path = os.path.join(lib_dir, name)
+        try:
+            archs.extend(a for a in fatbin_architectures(lib_path) if a not in archs)
+            stat = os.stat(lib_path)
+            stamps.append("%s:%d:%d" % (name, stat.st_size, int(stat.st_mtime)))
+        except (OSError, ValueError, struct.error) as e:
+            facts["arch_error"] = "cannot read the GPU code in %s: %s" % (lib_path, e)
+    facts["arch_list"] = archs
+    facts["cuda_library"] = [os.path.join(lib_dir, n) for n in cuda_libs]
+    try:
+        stat = os.stat(version_py)
+        stamps.append("version.py:%d:%d" % (stat.st_size, int(stat.st_mtime)))
+    except OSError:
+        pass
+    # Changes whenever torch is reinstalled, so envcheck can cache what --deep measured.
+    facts["install_stamp"] = "|".join([location, dist.version] + stamps)
+    return facts
+
+
+def _cudnn_version(number: int) -> str:
+    # cuDNN 9 encodes major*10000 + minor*100 + patch; cuDNN 8 and older major*1000 + ...
+    if number >= 90000:
+        return "%d.%d.%d" % (number // 10000, number // 100 % 100, number % 100)
+    return "%d.%d.%d" % (number // 1000, number // 100 % 10, number % 100)
+
+
+def deep_torch_facts() -> dict[str, Any]:
+    """Import torch and ask it: only called under a time limit in its own process."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        import torch
+
+        facts: dict[str, Any] = {
+            "version": str(torch.__version__),
+            "cuda": torch.version.cuda,
+            "arch_list": list(torch.cuda.get_arch_list()),
+        }
+        cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+        facts["cudnn"] = _cudnn_version(int(cudnn)) if cudnn else None
+        try:
+            nccl = torch.cuda.nccl.version()
+            facts["nccl"] = ".".join(str(p) for p in nccl) if isinstance(nccl, tuple) else None
+        except Exception:
+            facts["nccl"] = None
+        facts["cuda_available"] = bool(torch.cuda.is_available())
+        facts["cuda_error"] = None
+        if torch.version.cuda is not None and not facts["cuda_available"]:
+            try:
+                torch.cuda.init()
+            except Exception as e:
+                facts["cuda_error"] = str(e)
+        capabilities = []
+        if facts["cuda_available"]:
+            for index in range(torch.cuda.device_count()):
+                major, minor = torch.cuda.get_device_capability(index)
+                capabilities.append("%d.%d" % (major, minor))
+        facts["device_capabilities"] = capabilities
+    facts["warnings"] = [str(w.message) for w in caught][:10]
+    if facts["cuda_error"] is None and facts["warnings"] and not facts["cuda_available"]:
+        # torch reports driver problems as a warning from is_available(), not an exception.
+        cuda_warnings = [w for w in facts["warnings"] if "CUDA" in w]
+        facts["cuda_error"] = cuda_warnings[0] if cuda_warnings else None
+    return facts
+
+
+def main(argv: list[str]) -> int:
+    if "--deep" in argv:
+        report: dict[str, Any] = {"probe": PROBE_SCHEMA, "deep": deep_torch_facts()}
+    else:
+        dists = _distributions()
+        report = {
+            "probe": PROBE_SCHEMA,
+            "python": python_facts(),
+            "packages": package_facts(dists),
+            "wheel_libraries": wheel_library_files(dists),
+            "conda_libraries": conda_library_files(sys.prefix),
+            "torch": torch_facts(dists),
+        }
+    sys.stdout.write(json.dumps(report))
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

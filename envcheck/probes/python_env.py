@@ -1,0 +1,334 @@
+"""The target Python environment: the interpreter, its distributions, torch and its wheels.
+
+Facts come from envcheck/probe/envprobe.py run *in* the target interpreter, because that
+interpreter (not envcheck's own) is what the training job will use. The default path never
+imports torch; `deep_torch` does, in its own process under a time limit, and caches what it
+measured keyed on the torch installation and the driver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from envcheck import __version__
+from envcheck.adapters.filesystem import write_text_atomic
+from envcheck.errors import CommandNotFoundError, CommandTimeoutError
+from envcheck.host import Host
+from envcheck.probes.toolkits import which
+from envcheck.snapshot import Driver, LibraryFoundVia, Package, Provenance, PythonEnv, Torch
+
+PROBE_SCHEMA = "envcheck.envprobe/1"
+_DEEP_CACHE_SCHEMA = "envcheck.deep-torch/1"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RawLibrary:
+    """A shared library the target environment ships, before it is identified."""
+
+    path: str
+    via: LibraryFoundVia
+    distribution: str | None = None
+    distribution_version: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PythonFacts:
+    python: PythonEnv
+    torch: Torch
+    packages: tuple[Package, ...] = ()
+    libraries: tuple[RawLibrary, ...] = ()
+    libc_version: str | None = None
+    machine: str | None = None
+    install_stamp: str | None = None
+    raw_torch: Mapping[str, Any] = field(default_factory=dict)
+
+
+def select_python(host: Host, requested: str | None) -> tuple[str | None, str]:
+    """The interpreter to inspect, and why it was chosen."""
+    if requested:
+        return requested, "--python"
+    for variable in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        prefix = host.env.get(variable)
+        if prefix:
+            candidate = posixpath.join(prefix, "bin", "python")
+            if host.fs.exists(candidate):
+                return candidate, variable
+    on_path = which(host, "python3")
+    if on_path is not None:
+        return on_path, "PATH"
+    return host.own_python, "envcheck's own interpreter"
+
+
+def _error_facts(executable: str | None, selected_by: str, detail: str) -> PythonFacts:
+    return PythonFacts(
+        python=PythonEnv(
+            status="error", detail=detail, executable=executable, selected_by=selected_by
+        ),
+        torch=Torch(status="error", detail="the target Python could not be inspected"),
+    )
+
+
+def probe_python(host: Host, requested: str | None) -> PythonFacts:
+    executable, selected_by = select_python(host, requested)
+    if executable is None:
+        return PythonFacts(
+            python=PythonEnv(status="absent", detail="no Python interpreter found",
+                             selected_by=selected_by),
+            torch=Torch(status="absent", detail="no Python interpreter to look in"),
+        )
+    if host.probe_script is None:
+        return _error_facts(executable, selected_by, "envcheck's probe script is missing")
+    if requested and not host.fs.exists(executable):
+        return _error_facts(
+            executable, selected_by,
+            f"--python {executable} does not exist; give the path of a python executable "
+            "(for a venv: path/to/venv/bin/python)",
+        )
+    report = _run_probe(host, executable, [], host.limits.python_probe)
+    if isinstance(report, str):
+        return _error_facts(executable, selected_by, report)
+    return facts_from_probe_report(report, selected_by=selected_by)
+
+
+def _run_probe(
+    host: Host, executable: str, args: list[str], timeout: float
+) -> dict[str, Any] | str:
+    """The probe's JSON report, or a sentence saying why there is none."""
+    assert host.probe_script is not None
+    # -I would also drop user site-packages, which the training job does see; -E -s would
+    # drop PYTHONPATH, which it sees too. Run it the way the job runs, from a neutral folder.
+    argv = [executable, str(host.probe_script), *args]
+    try:
+        result = host.runner.run(argv, timeout=timeout, env=host.env)
+    except CommandNotFoundError as e:
+        return f"{e.message}; is {executable} a Python interpreter?"
+    except CommandTimeoutError as e:
+        return e.message
+    last_line = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    try:
+        report = json.loads(last_line)
+    except json.JSONDecodeError:
+        report = None
+    if not isinstance(report, dict) or report.get("probe") != PROBE_SCHEMA:
+        if "SyntaxError" in result.stderr:
+            return f"{executable} is not a Python 3.8 or newer interpreter"
+        if result.ok:
+            return f"{executable} did not answer like a Python interpreter"
+        return result.describe_failure()
+    return report
+
+
+def _version(value: object) -> Version | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return Version(value)
+    except InvalidVersion:
+        return None
+
+
+def facts_from_probe_report(report: Mapping[str, Any], *, selected_by: str) -> PythonFacts:
+    py = report.get("python") or {}
+    kind = py.get("kind")
+    python = PythonEnv(
+        status="ok",
+        executable=py.get("executable"),
+        version=_version(py.get("version")),
+        implementation=py.get("implementation"),
+        platform=py.get("platform"),
+        prefix=py.get("prefix"),
+        kind=kind if kind in ("venv", "conda", "system") else None,
+        selected_by=selected_by,
+    )
+    packages = tuple(
+        Package(name=str(p["name"]), version=str(p["version"]))
+        for p in report.get("packages", ())
+    )
+    libraries = [
+        RawLibrary(
+            path=str(entry["path"]),
+            via="wheel",
+            distribution=entry.get("distribution"),
+            distribution_version=entry.get("distribution_version"),
+        )
+        for entry in report.get("wheel_libraries", ())
+    ]
+    libraries.extend(
+        RawLibrary(
+            path=str(entry["path"]),
+            via="conda-meta",
+            distribution=entry.get("distribution"),
+            distribution_version=entry.get("distribution_version"),
+        )
+        for entry in report.get("conda_libraries", ())
+    )
+    raw_torch = report.get("torch") or {}
+    libraries.extend(
+        RawLibrary(path=str(path), via="torch-bundled", distribution="torch",
+                   distribution_version=raw_torch.get("distribution_version"))
+        for path in raw_torch.get("bundled_libraries", ())
+    )
+    return PythonFacts(
+        python=python,
+        torch=torch_from_probe(raw_torch, libraries),
+        packages=packages,
+        libraries=tuple(libraries),
+        libc_version=py.get("libc_version"),
+        machine=py.get("machine"),
+        install_stamp=raw_torch.get("install_stamp"),
+        raw_torch=raw_torch,
+    )
+
+
+def _wheel_version(libraries: list[RawLibrary], prefixes: tuple[str, ...]) -> Version | None:
+    for library in libraries:
+        name = (library.distribution or "").lower().replace("_", "-")
+        if library.via == "wheel" and name.startswith(prefixes):
+            return _version(library.distribution_version)
+    return None
+
+
+def torch_from_probe(raw: Mapping[str, Any], libraries: list[RawLibrary]) -> Torch:
+    status = raw.get("status")
+    if status == "absent":
+        return Torch(status="absent", detail=raw.get("detail"))
+    if status != "ok":
+        return Torch(status="error", detail=raw.get("detail") or "the probe said nothing")
+    provenance: dict[str, Provenance] = {"version": "derived", "cuda": "derived"}
+    cudnn = _wheel_version(libraries, ("nvidia-cudnn",))
+    nccl = _wheel_version(libraries, ("nvidia-nccl",))
+    cublas = _wheel_version(libraries, ("nvidia-cublas",))
+    for name, value in (("cudnn", cudnn), ("nccl", nccl), ("cublas", cublas)):
+        if value is not None:
+            provenance[name] = "derived"
+    arch_list = tuple(str(a) for a in raw.get("arch_list", ()))
+    if arch_list:
+        provenance["arch_list"] = "derived"
+    detail = raw.get("arch_error")
+    return Torch(
+        status="ok",
+        detail=detail,
+        version=_version(raw.get("version") or raw.get("distribution_version")),
+        cuda=_version(raw.get("cuda")),
+        hip=raw.get("hip"),
+        cudnn=cudnn,
+        nccl=nccl,
+        cublas=cublas,
+        arch_list=arch_list,
+        location=raw.get("location"),
+        provenance=provenance,
+    )
+
+
+# --- deep: import torch, under a limit, cached -------------------------------------------
+
+
+def deep_cache_key(host: Host, facts: PythonFacts, driver: Driver) -> str | None:
+    if facts.install_stamp is None:
+        return None
+    relevant = {
+        name: host.env.get(name, "")
+        for name in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "LD_LIBRARY_PATH",
+                     "LD_PRELOAD", "CUDA_HOME")
+    }
+    material = json.dumps(
+        {
+            "envcheck": __version__,
+            "python": facts.python.executable,
+            "torch": facts.install_stamp,
+            "driver": str(driver.version) if driver.version else driver.status,
+            "env": relevant,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _cache_path(host: Host, key: str) -> Path | None:
+    if host.cache_dir is None:
+        return None
+    return host.cache_dir / "deep-torch" / f"{key}.json"
+
+
+def _read_cache(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(document, dict) or document.get("schema") != _DEEP_CACHE_SCHEMA:
+        return None
+    deep = document.get("deep")
+    return deep if isinstance(deep, dict) else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeepOutcome:
+    torch: Torch
+    cached: bool
+    problem: str | None = None
+
+
+def deep_torch(host: Host, facts: PythonFacts, driver: Driver) -> DeepOutcome:
+    """Import torch in the target interpreter and merge what it measured."""
+    if facts.torch.status != "ok" or facts.python.executable is None:
+        return DeepOutcome(torch=facts.torch, cached=False)
+    key = deep_cache_key(host, facts, driver)
+    path = _cache_path(host, key) if key else None
+    cached = _read_cache(path)
+    if cached is not None:
+        return DeepOutcome(torch=merge_deep(facts.torch, cached), cached=True)
+    report = _run_probe(host, facts.python.executable, ["--deep"], host.limits.torch_import)
+    if isinstance(report, str):
+        detail = f"importing torch failed: {report}"
+        return DeepOutcome(
+            torch=replace(facts.torch, status="error", detail=detail), cached=False,
+            problem=detail,
+        )
+    deep = report.get("deep")
+    if not isinstance(deep, dict):
+        detail = "the deep probe returned no torch facts"
+        return DeepOutcome(torch=replace(facts.torch, status="error", detail=detail),
+                           cached=False, problem=detail)
+    if path is not None:
+        # A read-only cache only costs the next run its speed.
+        with contextlib.suppress(OSError):
+            write_text_atomic(path, json.dumps({"schema": _DEEP_CACHE_SCHEMA, "deep": deep}))
+    return DeepOutcome(torch=merge_deep(facts.torch, deep), cached=False)
+
+
+def merge_deep(torch: Torch, deep: Mapping[str, Any]) -> Torch:
+    provenance: dict[str, Provenance] = dict(torch.provenance)
+    for name in ("version", "cuda", "arch_list", "cuda_available", "device_capabilities"):
+        provenance[name] = "measured"
+    cudnn = _version(deep.get("cudnn"))
+    nccl = _version(deep.get("nccl"))
+    if cudnn is not None:
+        provenance["cudnn"] = "measured"
+    if nccl is not None:
+        provenance["nccl"] = "measured"
+    cuda_error = deep.get("cuda_error")
+    if cuda_error is not None:
+        provenance["cuda_error"] = "measured"
+    return replace(
+        torch,
+        version=_version(deep.get("version")) or torch.version,
+        cuda=_version(deep.get("cuda")),
+        cudnn=cudnn or torch.cudnn,
+        nccl=nccl or torch.nccl,
+        arch_list=tuple(str(a) for a in deep.get("arch_list", ())),
+        cuda_available=bool(deep.get("cuda_available")),
+        cuda_error=str(cuda_error) if cuda_error is not None else None,
+        device_capabilities=tuple(str(c) for c in deep.get("device_capabilities", ())),
+        provenance=provenance,
+    )

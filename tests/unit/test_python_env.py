@@ -1,0 +1,102 @@
+"""Turning the in-target probe's report into records, and the deep merge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from packaging.version import Version
+
+from envcheck.probes.cuda_libraries import identify_libraries
+from envcheck.probes.python_env import facts_from_probe_report, merge_deep, select_python
+from tests.fakes import make_host, write_tree
+
+
+def _report() -> dict[str, Any]:
+    site = "/venv/lib/python3.11/site-packages"
+    return {
+        "probe": "envcheck.envprobe/1",
+        "python": {"executable": "/venv/bin/python", "version": "3.11.7",
+                   "implementation": "CPython", "platform": "linux-x86_64",
+                   "machine": "x86_64", "prefix": "/venv", "kind": "venv",
+                   "libc": "glibc", "libc_version": "2.36"},
+        "packages": [{"name": "nvidia-cudnn-cu12", "version": "9.1.0.70"},
+                     {"name": "torch", "version": "2.5.1"}],
+        "wheel_libraries": [
+            {"path": f"{site}/nvidia/cudnn/lib/libcudnn.so.9",
+             "distribution": "nvidia-cudnn-cu12", "distribution_version": "9.1.0.70"},
+            {"path": f"{site}/nvidia/nccl/lib/libnccl.so.2",
+             "distribution": "nvidia-nccl-cu12", "distribution_version": "2.21.5"},
+        ],
+        "conda_libraries": [],
+        "torch": {"status": "ok", "distribution_version": "2.5.1", "version": "2.5.1+cu124",
+                  "cuda": "12.4", "hip": None, "location": f"{site}/torch",
+                  "bundled_libraries": [], "arch_list": ["sm_50", "sm_90", "compute_90"],
+                  "install_stamp": "x"},
+    }
+
+
+def test_report_becomes_records() -> None:
+    facts = facts_from_probe_report(_report(), selected_by="--python")
+    assert facts.python.version == Version("3.11.7")
+    assert facts.python.kind == "venv"
+    torch = facts.torch
+    assert torch.version == Version("2.5.1+cu124")
+    assert torch.cuda == Version("12.4")
+    assert torch.cudnn == Version("9.1.0.70")
+    assert torch.nccl == Version("2.21.5")
+    assert torch.arch_list == ("sm_50", "sm_90", "compute_90")
+    assert torch.provenance["cudnn"] == "derived"
+    assert facts.libc_version == "2.36"
+
+
+def test_wheel_libraries_take_the_distribution_version(tmp_path: Path) -> None:
+    facts = facts_from_probe_report(_report(), selected_by="PATH")
+    libraries = identify_libraries(make_host(tmp_path), facts.libraries)
+    assert [(lib.name, lib.version, lib.origin) for lib in libraries] == [
+        ("cudnn", "9.1.0.70", "pip"), ("nccl", "2.21.5", "pip")]
+
+
+def test_deep_facts_override_and_are_marked_measured() -> None:
+    torch = facts_from_probe_report(_report(), selected_by="PATH").torch
+    merged = merge_deep(torch, {"version": "2.5.1+cu124", "cuda": "12.4",
+                                "arch_list": ["sm_50", "sm_90"], "cudnn": "9.1.0",
+                                "cuda_available": False,
+                                "cuda_error": "The NVIDIA driver on your system is too old",
+                                "device_capabilities": []})
+    assert merged.cuda_available is False
+    assert merged.cuda_error == "The NVIDIA driver on your system is too old"
+    assert merged.cudnn == Version("9.1.0")
+    assert merged.provenance["cuda_available"] == "measured"
+    assert merged.provenance["cudnn"] == "measured"
+    assert merged.provenance["nccl"] == "derived"
+
+
+def test_absent_and_broken_torch() -> None:
+    report = _report()
+    report["torch"] = {"status": "absent", "detail": "torch is not installed"}
+    assert facts_from_probe_report(report, selected_by="PATH").torch.status == "absent"
+    report["torch"] = {"status": "error", "detail": "cannot read version.py"}
+    broken = facts_from_probe_report(report, selected_by="PATH").torch
+    assert broken.status == "error"
+    assert broken.detail == "cannot read version.py"
+
+
+def test_interpreter_choice_follows_the_active_environment(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"/venv/bin/python": "", "/conda/bin/python": "",
+                          "/usr/bin/python3": ""})
+    env = {"PATH": "/usr/bin", "VIRTUAL_ENV": "/venv", "CONDA_PREFIX": "/conda"}
+    assert select_python(make_host(tmp_path, env=env), None) == ("/venv/bin/python",
+                                                                 "VIRTUAL_ENV")
+    env.pop("VIRTUAL_ENV")
+    assert select_python(make_host(tmp_path, env=env), None) == ("/conda/bin/python",
+                                                                 "CONDA_PREFIX")
+    env.pop("CONDA_PREFIX")
+    assert select_python(make_host(tmp_path, env=env), None) == ("/usr/bin/python3", "PATH")
+    assert select_python(make_host(tmp_path, env=env), "/x/python") == ("/x/python", "--python")
+
+
+def test_report_json_is_what_the_probe_prints() -> None:
+    # The probe's report must survive a JSON round trip unchanged (it crosses a pipe).
+    assert json.loads(json.dumps(_report())) == _report()
