@@ -19,6 +19,14 @@ class DiskUsage:
     free_bytes: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class FileStamp:
+    """Enough of a file's metadata to notice that it was replaced."""
+
+    size: int
+    mtime_ns: int
+
+
 class FileSystem(Protocol):
     def read_text(self, path: str, *, limit: int = 1 << 20) -> str | None:
         """The file's text (at most `limit` bytes), or None when it does not exist."""
@@ -37,6 +45,10 @@ class FileSystem(Protocol):
         ...
 
     def disk_usage(self, path: str) -> DiskUsage | None: ...
+
+    def stamp(self, path: str) -> FileStamp | None:
+        """Size and modification time, or None when the file does not exist."""
+        ...
 
 
 class RootedFileSystem:
@@ -74,6 +86,13 @@ class RootedFileSystem:
             return "/" + str(resolved.relative_to(self.root.resolve()))
         except ValueError:
             return str(resolved)
+
+    def stamp(self, path: str) -> FileStamp | None:
+        try:
+            stat = self._host_path(path).stat()
+        except OSError:
+            return None
+        return FileStamp(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 
     def disk_usage(self, path: str) -> DiskUsage | None:
         try:

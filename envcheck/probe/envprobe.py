@@ -232,24 +232,14 @@ def torch_facts(dists: list[Any]) -> dict[str, Any]:
     # torch 1.x split the CUDA code into two libraries; 2.x has one.
     cuda_libs = [f for f in ("libtorch_cuda.so", "libtorch_cuda_cu.so") if f in lib_files]
     archs: list[str] = []
-    stamps = []
     for name in cuda_libs:
         lib_path = os.path.join(lib_dir, name)
         try:
             archs.extend(a for a in fatbin_architectures(lib_path) if a not in archs)
-            stat = os.stat(lib_path)
-            stamps.append("%s:%d:%d" % (name, stat.st_size, int(stat.st_mtime)))
         except (OSError, ValueError, struct.error) as e:
             facts["arch_error"] = "cannot read the GPU code in %s: %s" % (lib_path, e)
     facts["arch_list"] = archs
     facts["cuda_library"] = [os.path.join(lib_dir, n) for n in cuda_libs]
-    try:
-        stat = os.stat(version_py)
-        stamps.append("version.py:%d:%d" % (stat.st_size, int(stat.st_mtime)))
-    except OSError:
-        pass
-    # Changes whenever torch is reinstalled, so envcheck can cache what --deep measured.
-    facts["install_stamp"] = "|".join([location, dist.version] + stamps)
     return facts
 
 

@@ -1,33 +1,26 @@
 """The target Python environment: the interpreter, its distributions, torch and its wheels.
 
 Facts come from envcheck/probe/envprobe.py run *in* the target interpreter, because that
-interpreter (not envcheck's own) is what the training job will use. The default path never
-imports torch; `deep_torch` does, in its own process under a time limit, and caches what it
-measured keyed on the torch installation and the driver.
+interpreter (not envcheck's own) is what the training job will use. This path never
+imports torch; envcheck/probes/deep_torch.py does.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from envcheck import __version__
-from envcheck.adapters.filesystem import write_text_atomic
 from envcheck.errors import CommandNotFoundError, CommandTimeoutError
 from envcheck.host import Host
 from envcheck.probes.toolkits import which
-from envcheck.snapshot import Driver, LibraryFoundVia, Package, Provenance, PythonEnv, Torch
+from envcheck.snapshot import LibraryFoundVia, Package, Provenance, PythonEnv, Torch
 
 PROBE_SCHEMA = "envcheck.envprobe/1"
-_DEEP_CACHE_SCHEMA = "envcheck.deep-torch/1"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,8 +41,6 @@ class PythonFacts:
     libraries: tuple[RawLibrary, ...] = ()
     libc_version: str | None = None
     machine: str | None = None
-    install_stamp: str | None = None
-    raw_torch: Mapping[str, Any] = field(default_factory=dict)
 
 
 def select_python(host: Host, requested: str | None) -> tuple[str | None, str]:
@@ -77,8 +68,8 @@ def _error_facts(executable: str | None, selected_by: str, detail: str) -> Pytho
     )
 
 
-def probe_python(host: Host, requested: str | None) -> PythonFacts:
-    executable, selected_by = select_python(host, requested)
+def probe_python(host: Host, executable: str | None, selected_by: str) -> PythonFacts:
+    """Facts about the interpreter `select_python` chose."""
     if executable is None:
         return PythonFacts(
             python=PythonEnv(status="absent", detail="no Python interpreter found",
@@ -87,19 +78,19 @@ def probe_python(host: Host, requested: str | None) -> PythonFacts:
         )
     if host.probe_script is None:
         return _error_facts(executable, selected_by, "envcheck's probe script is missing")
-    if requested and not host.fs.exists(executable):
+    if selected_by == "--python" and not host.fs.exists(executable):
         return _error_facts(
             executable, selected_by,
             f"--python {executable} does not exist; give the path of a python executable "
             "(for a venv: path/to/venv/bin/python)",
         )
-    report = _run_probe(host, executable, [], host.limits.python_probe)
+    report = run_probe_script(host, executable, [], host.limits.python_probe)
     if isinstance(report, str):
         return _error_facts(executable, selected_by, report)
     return facts_from_probe_report(report, selected_by=selected_by)
 
 
-def _run_probe(
+def run_probe_script(
     host: Host, executable: str, args: list[str], timeout: float
 ) -> dict[str, Any] | str:
     """The probe's JSON report, or a sentence saying why there is none."""
@@ -184,8 +175,6 @@ def facts_from_probe_report(report: Mapping[str, Any], *, selected_by: str) -> P
         libraries=tuple(libraries),
         libc_version=py.get("libc_version"),
         machine=py.get("machine"),
-        install_stamp=raw_torch.get("install_stamp"),
-        raw_torch=raw_torch,
     )
 
 
@@ -225,110 +214,5 @@ def torch_from_probe(raw: Mapping[str, Any], libraries: list[RawLibrary]) -> Tor
         cublas=cublas,
         arch_list=arch_list,
         location=raw.get("location"),
-        provenance=provenance,
-    )
-
-
-# --- deep: import torch, under a limit, cached -------------------------------------------
-
-
-def deep_cache_key(host: Host, facts: PythonFacts, driver: Driver) -> str | None:
-    if facts.install_stamp is None:
-        return None
-    relevant = {
-        name: host.env.get(name, "")
-        for name in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "LD_LIBRARY_PATH",
-                     "LD_PRELOAD", "CUDA_HOME")
-    }
-    material = json.dumps(
-        {
-            "envcheck": __version__,
-            "python": facts.python.executable,
-            "torch": facts.install_stamp,
-            "driver": str(driver.version) if driver.version else driver.status,
-            "env": relevant,
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(material.encode()).hexdigest()
-
-
-def _cache_path(host: Host, key: str) -> Path | None:
-    if host.cache_dir is None:
-        return None
-    return host.cache_dir / "deep-torch" / f"{key}.json"
-
-
-def _read_cache(path: Path | None) -> dict[str, Any] | None:
-    if path is None:
-        return None
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(document, dict) or document.get("schema") != _DEEP_CACHE_SCHEMA:
-        return None
-    deep = document.get("deep")
-    return deep if isinstance(deep, dict) else None
-
-
-@dataclass(frozen=True, kw_only=True)
-class DeepOutcome:
-    torch: Torch
-    cached: bool
-    problem: str | None = None
-
-
-def deep_torch(host: Host, facts: PythonFacts, driver: Driver) -> DeepOutcome:
-    """Import torch in the target interpreter and merge what it measured."""
-    if facts.torch.status != "ok" or facts.python.executable is None:
-        return DeepOutcome(torch=facts.torch, cached=False)
-    key = deep_cache_key(host, facts, driver)
-    path = _cache_path(host, key) if key else None
-    cached = _read_cache(path)
-    if cached is not None:
-        return DeepOutcome(torch=merge_deep(facts.torch, cached), cached=True)
-    report = _run_probe(host, facts.python.executable, ["--deep"], host.limits.torch_import)
-    if isinstance(report, str):
-        detail = f"importing torch failed: {report}"
-        return DeepOutcome(
-            torch=replace(facts.torch, status="error", detail=detail), cached=False,
-            problem=detail,
-        )
-    deep = report.get("deep")
-    if not isinstance(deep, dict):
-        detail = "the deep probe returned no torch facts"
-        return DeepOutcome(torch=replace(facts.torch, status="error", detail=detail),
-                           cached=False, problem=detail)
-    if path is not None:
-        # A read-only cache only costs the next run its speed.
-        with contextlib.suppress(OSError):
-            write_text_atomic(path, json.dumps({"schema": _DEEP_CACHE_SCHEMA, "deep": deep}))
-    return DeepOutcome(torch=merge_deep(facts.torch, deep), cached=False)
-
-
-def merge_deep(torch: Torch, deep: Mapping[str, Any]) -> Torch:
-    provenance: dict[str, Provenance] = dict(torch.provenance)
-    for name in ("version", "cuda", "arch_list", "cuda_available", "device_capabilities"):
-        provenance[name] = "measured"
-    cudnn = _version(deep.get("cudnn"))
-    nccl = _version(deep.get("nccl"))
-    if cudnn is not None:
-        provenance["cudnn"] = "measured"
-    if nccl is not None:
-        provenance["nccl"] = "measured"
-    cuda_error = deep.get("cuda_error")
-    if cuda_error is not None:
-        provenance["cuda_error"] = "measured"
-    return replace(
-        torch,
-        version=_version(deep.get("version")) or torch.version,
-        cuda=_version(deep.get("cuda")),
-        cudnn=cudnn or torch.cudnn,
-        nccl=nccl or torch.nccl,
-        arch_list=tuple(str(a) for a in deep.get("arch_list", ())),
-        cuda_available=bool(deep.get("cuda_available")),
-        cuda_error=str(cuda_error) if cuda_error is not None else None,
-        device_capabilities=tuple(str(c) for c in deep.get("device_capabilities", ())),
         provenance=provenance,
     )

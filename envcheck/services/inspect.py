@@ -16,14 +16,15 @@ from typing import Generic, Protocol, TypeVar
 from envcheck import __version__
 from envcheck.host import Host
 from envcheck.probes.cuda_libraries import identify_libraries, loader_libraries
-from envcheck.probes.driver import DriverFacts, probe_driver
-from envcheck.probes.python_env import (
-    DeepOutcome,
-    PythonFacts,
-    RawLibrary,
-    deep_torch,
-    probe_python,
+from envcheck.probes.deep_torch import (
+    apply_deep,
+    deep_cache_key,
+    measure_torch,
+    read_deep_cache,
+    write_deep_cache,
 )
+from envcheck.probes.driver import DriverFacts, probe_driver
+from envcheck.probes.python_env import PythonFacts, RawLibrary, probe_python, select_python
 from envcheck.probes.system import probe_system
 from envcheck.probes.toolkits import probe_toolkits
 from envcheck.snapshot import (
@@ -109,9 +110,19 @@ def inspect_environment(
 ) -> Snapshot:
     reporter = reporter or SilentReporter()
     limits = host.limits
-    # The NVML limit also covers the nvidia-smi fallback that may run after it.
+    executable, selected_by = select_python(host, request.python)
+    # --deep starts its torch import now, beside the other probes, unless the cache
+    # already holds this installation's answer.
+    deep_key = deep_cache_key(host, executable) if request.deep and executable else None
+    cached_deep = read_deep_cache(host, deep_key) if request.deep else None
+    deep_job = None
+    if request.deep and executable and cached_deep is None:
+        target = executable
+        deep_job = _Running("torch-deep", lambda: measure_torch(host, target), reporter)
+
     driver_job = _Running("driver", lambda: probe_driver(host), reporter)
-    python_job = _Running("python", lambda: probe_python(host, request.python), reporter)
+    python_job = _Running("python", lambda: probe_python(host, executable, selected_by),
+                          reporter)
     toolkit_job = _Running("toolkits", lambda: probe_toolkits(host), reporter)
     loader_job = _Running("libraries", lambda: loader_libraries(host), reporter)
     system_job = _Running("system", lambda: probe_system(host), reporter)
@@ -124,6 +135,7 @@ def inspect_environment(
         ),
         lambda facts: facts.python.status,
     )
+    # The NVML limit also covers the nvidia-smi fallback that may run after it.
     driver_facts, driver_run = driver_job.wait(
         limits.nvml + limits.nvidia_smi,
         lambda why: DriverFacts(driver=Driver(status="error", detail=f"driver probe {why}"),
@@ -144,24 +156,22 @@ def inspect_environment(
 
     runs = [driver_run, python_run, toolkit_run, loader_run, system_run]
     torch = python_facts.torch
-    if request.deep:
-        deep_job = _Running(
-            "torch-deep", lambda: deep_torch(host, python_facts, driver_facts.driver), reporter
-        )
-        outcome, deep_run = deep_job.wait(
+    if cached_deep is not None:
+        torch = apply_deep(torch, cached_deep, cached=True).torch
+        runs.append(ProbeRun(name="torch-deep", status="ok", seconds=0.0,
+                             detail="measured earlier; read from the cache"))
+    elif deep_job is not None:
+        measured, deep_run = deep_job.wait(
             limits.torch_import + 5,
-            lambda why: DeepOutcome(
-                torch=replace(python_facts.torch, status="error",
-                              detail=f"importing torch {why}"),
-                cached=False, problem=f"importing torch {why}",
-            ),
-            lambda out: "error" if out.problem else "ok",
+            lambda why: f"the import {why}",
+            lambda result: "error" if isinstance(result, str) else "ok",
         )
+        outcome = apply_deep(torch, measured, cached=False)
         torch = outcome.torch
-        if outcome.cached:
-            deep_run = replace(deep_run, detail="measured earlier; read from the cache")
-        elif outcome.problem:
-            deep_run = replace(deep_run, detail=outcome.problem)
+        if outcome.problem:
+            deep_run = replace(deep_run, status="error", detail=outcome.problem)
+        elif not isinstance(measured, str) and torch.status == "ok":
+            write_deep_cache(host, deep_key, measured)
         runs.append(deep_run)
 
     raw_libraries: list[RawLibrary] = [*loader[0], *python_facts.libraries]

@@ -9,7 +9,8 @@ from typing import Any
 from packaging.version import Version
 
 from envcheck.probes.cuda_libraries import identify_libraries
-from envcheck.probes.python_env import facts_from_probe_report, merge_deep, select_python
+from envcheck.probes.deep_torch import merge_deep
+from envcheck.probes.python_env import facts_from_probe_report, select_python
 from tests.fakes import make_host, write_tree
 
 
@@ -32,8 +33,7 @@ def _report() -> dict[str, Any]:
         "conda_libraries": [],
         "torch": {"status": "ok", "distribution_version": "2.5.1", "version": "2.5.1+cu124",
                   "cuda": "12.4", "hip": None, "location": f"{site}/torch",
-                  "bundled_libraries": [], "arch_list": ["sm_50", "sm_90", "compute_90"],
-                  "install_stamp": "x"},
+                  "bundled_libraries": [], "arch_list": ["sm_50", "sm_90", "compute_90"]},
     }
 
 
