@@ -15,16 +15,13 @@ from typing import Any
 
 import pytest
 
-try:
-    from tests.integration.engine_fixtures import base_image, docker_client  # noqa: F401
-except ImportError:  # TEMP until helper lands
-    pass
+from tests.integration.engine_fixtures import base_image, docker_client  # noqa: F401
 from tests.standin_nvml.build import build_standin_nvml
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "tests" / "data" / "nvml"
 # Test environments (torch venvs) outlive one run: building them costs minutes.
-TEST_CACHE = Path(os.environ.get("ENVCHECK_TEST_CACHE", REPO / ".cache" / "test-envs"))
+TEST_ENVS = Path(os.environ.get("ENVCHECK_TEST_ENVS", REPO / ".cache" / "test-envs"))
 
 
 @dataclass(frozen=True)
@@ -92,11 +89,11 @@ def _make_venv(path: Path, *pip_args: str) -> Path:
 @pytest.fixture(scope="session")
 def torch_cpu_python() -> Path:
     """The real torch 2.13.0 CPU wheel the machine's mirror has."""
-    return _make_venv(TEST_CACHE / "torch-2.13.0-cpu", "torch==2.13.0")
+    return _make_venv(TEST_ENVS / "torch-2.13.0-cpu", "torch==2.13.0")
 
 
 @pytest.fixture(scope="session")
 def torch_cuda_python() -> Path:
     """The real torch 2.14.1 CUDA 13.0 wheel, without its nvidia-* wheels (GBs, and
     nothing here can use them without a GPU): enough to read what the build contains."""
-    return _make_venv(TEST_CACHE / "torch-2.14.1-cu130-nodeps", "--no-deps", "torch==2.14.1")
+    return _make_venv(TEST_ENVS / "torch-2.14.1-cu130-nodeps", "--no-deps", "torch==2.14.1")
