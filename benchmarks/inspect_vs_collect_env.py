@@ -96,6 +96,8 @@ def main() -> None:
     deep_cold = median_of(args.runs, cold_deep)
     deep_warm = median_of(args.runs, lambda: timed(
         [*ENVCHECK, "inspect", "--json", "--deep", *target], warm_env))
+    import_only = median_of(args.runs, lambda: timed(
+        [str(python), "-c", "import torch"], base_env))
     help_time = median_of(args.runs, lambda: timed([*ENVCHECK, "--help"], base_env))
     collect_lines, snapshot_facts = facts_reported(python, base_env)
     shutil.rmtree(cache, ignore_errors=True)
@@ -104,6 +106,8 @@ def main() -> None:
         ("`envcheck inspect --json` (default, no torch import)", default, 0.3),
         ("`envcheck inspect --json --deep`, cold cache", deep_cold, 0.8),
         ("`envcheck inspect --json --deep`, warm cache", deep_warm, None),
+        ("`python -c 'import torch'` alone: the floor for any measured torch fact",
+         import_only, None),
     ]
     lines = [
         "## inspect vs collect_env (`benchmarks/inspect_vs_collect_env.py`)",

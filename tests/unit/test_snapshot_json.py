@@ -111,3 +111,15 @@ def test_driver_versions_keep_nvidias_spelling() -> None:
 def test_bool_is_not_an_int() -> None:
     with pytest.raises(DecodeError, match="expected int"):
         decode(GpuProcess, {"pid": True, "name": None, "used_mib": None})
+
+
+def test_every_field_is_documented() -> None:
+    import dataclasses
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "snapshot.md").read_text()
+    records = [Snapshot, System, Driver, Gpu, GpuProcess, Toolkit, CudaLibrary, PythonEnv,
+               Torch, Package, ProbeRun, Disk]
+    missing = [f"{record.__name__}.{field.name}" for record in records
+               for field in dataclasses.fields(record) if f"`{field.name}`" not in doc]
+    assert missing == []
