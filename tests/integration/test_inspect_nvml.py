@@ -134,3 +134,34 @@ def test_nvidia_smi_fallback_reads_real_xml(envcheck_cli: CliRunner, tmp_path: P
     assert snapshot["driver"]["source"] == "nvidia-smi"
     assert snapshot["driver"]["version"].startswith("535.")
     assert snapshot["gpus"][0]["name"] == "NVIDIA GeForce RTX 4090"
+
+
+SCENARIO_FILES = sorted((Path(__file__).parents[1] / "data" / "nvml").glob("*.scenario"))
+
+
+def _scenario_fields(path: Path) -> dict[str, str]:
+    fields = {}
+    for raw in path.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            key, _, value = line.partition(" ")
+            fields[key] = value.strip()
+    return fields
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_FILES, ids=lambda p: p.stem)
+def test_every_scenario_gives_a_valid_snapshot(envcheck_cli: CliRunner, scenario: Path) -> None:
+    fields = _scenario_fields(scenario)
+    snapshot = _inspect(envcheck_cli, scenario.stem)
+    driver = snapshot["driver"]
+    if "init_error" in fields:
+        assert driver["status"] in {"absent", "error"}
+        assert driver["error_code"] == fields["init_error"]
+        assert snapshot["gpus"] == []
+    else:
+        assert driver["status"] == "ok"
+        assert driver["version"] == fields["driver_version"]
+        count = int(fields.get("device_count", "1"))
+        assert [g["index"] for g in snapshot["gpus"]] == list(range(count))
+        assert [g["name"] for g in snapshot["gpus"]] == [
+            fields[f"gpu{i}.name"] for i in range(count)]
