@@ -17,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 
 from envcheck.errors import CommandNotFoundError, CommandTimeoutError
 from envcheck.host import Host
+from envcheck.parsers.ldconfig import identify_cuda_library
 from envcheck.probes.toolkits import which
 from envcheck.snapshot import LibraryFoundVia, Package, Provenance, PythonEnv, Torch
 
@@ -186,6 +187,18 @@ def _wheel_version(libraries: list[RawLibrary], prefixes: tuple[str, ...]) -> Ve
     return None
 
 
+def _bundled_version(libraries: list[RawLibrary], short_name: str) -> Version | None:
+    """Older wheels (torch 1.x) carry cuDNN and NCCL inside torch/lib; the file name has
+    at least the major version."""
+    for library in libraries:
+        if library.via != "torch-bundled":
+            continue
+        identity = identify_cuda_library(posixpath.basename(library.path))
+        if identity is not None and identity[0] == short_name and identity[1]:
+            return _version(identity[1])
+    return None
+
+
 def torch_from_probe(raw: Mapping[str, Any], libraries: list[RawLibrary]) -> Torch:
     status = raw.get("status")
     if status == "absent":
@@ -193,8 +206,8 @@ def torch_from_probe(raw: Mapping[str, Any], libraries: list[RawLibrary]) -> Tor
     if status != "ok":
         return Torch(status="error", detail=raw.get("detail") or "the probe said nothing")
     provenance: dict[str, Provenance] = {"version": "derived", "cuda": "derived"}
-    cudnn = _wheel_version(libraries, ("nvidia-cudnn",))
-    nccl = _wheel_version(libraries, ("nvidia-nccl",))
+    cudnn = _wheel_version(libraries, ("nvidia-cudnn",)) or _bundled_version(libraries, "cudnn")
+    nccl = _wheel_version(libraries, ("nvidia-nccl",)) or _bundled_version(libraries, "nccl")
     cublas = _wheel_version(libraries, ("nvidia-cublas",))
     for name, value in (("cudnn", cudnn), ("nccl", nccl), ("cublas", cublas)):
         if value is not None:

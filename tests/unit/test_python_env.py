@@ -100,3 +100,15 @@ def test_interpreter_choice_follows_the_active_environment(tmp_path: Path) -> No
 def test_report_json_is_what_the_probe_prints() -> None:
     # The probe's report must survive a JSON round trip unchanged (it crosses a pipe).
     assert json.loads(json.dumps(_report())) == _report()
+
+
+def test_torch_1x_bundled_cudnn_gives_its_version() -> None:
+    report = _report()
+    report["wheel_libraries"] = []
+    report["torch"]["bundled_libraries"] = [
+        "/venv/lib/python3.10/site-packages/torch/lib/libcudnn.so.8",
+        "/venv/lib/python3.10/site-packages/torch/lib/libnccl.so.2",
+    ]
+    torch = facts_from_probe_report(report, selected_by="PATH").torch
+    assert torch.cudnn == Version("8")
+    assert torch.nccl == Version("2")
