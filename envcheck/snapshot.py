@@ -40,8 +40,10 @@ class DriverVersion(str):
         return tuple(int(part) for part in self.split("."))
 
 
-Status = Literal["ok", "absent", "error"]
-"""ok: measured; absent: looked and it is not there; error: looked and could not tell."""
+Status = Literal["ok", "absent", "error", "unknown"]
+"""ok: measured; absent: looked and it is not there; error: looked and could not tell;
+unknown: not looked at (a pasted report that does not mention it). Rules never draw a
+confident conclusion from `unknown`."""
 
 Provenance = Literal["measured", "derived"]
 """measured: observed by running the thing (torch imported); derived: read from files."""

@@ -10,7 +10,8 @@ from rich.text import Text
 from envcheck.redaction import redact_text
 from envcheck.snapshot import Gpu, Snapshot, Status
 
-_MARK = {"ok": "[green]✔[/]", "absent": "[yellow]-[/]", "error": "[red]✘[/]"}
+_MARK = {"ok": "[green]✔[/]", "absent": "[yellow]-[/]", "error": "[red]✘[/]",
+         "unknown": "[dim]?[/]"}
 
 
 def _mark(status: Status) -> str:
