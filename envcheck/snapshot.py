@@ -169,6 +169,8 @@ class Torch:
 class Package:
     name: str
     version: str
+    requires: tuple[str, ...] = ()
+    """Its Requires-Dist lines (PEP 508), so `pip check`-style conflicts can be found."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,6 +193,8 @@ class System:
     in_container: bool | None = None
     container_evidence: tuple[str, ...] = ()
     wsl: bool | None = None
+    nvidia_devices: tuple[str, ...] | None = None
+    """The /dev/nvidia* device nodes; None when not looked at (a report)."""
     disks: tuple[Disk, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
 

@@ -80,8 +80,11 @@ def _distributions() -> list[Any]:
     return found
 
 
-def package_facts(dists: list[Any]) -> list[dict[str, str]]:
-    packages = [{"name": d.metadata["Name"], "version": d.version} for d in dists]
+def package_facts(dists: list[Any]) -> list[dict[str, Any]]:
+    packages = [
+        {"name": d.metadata["Name"], "version": d.version, "requires": list(d.requires or ())}
+        for d in dists
+    ]
     return sorted(packages, key=lambda p: _normalize(p["name"]))
 
 

@@ -142,7 +142,8 @@ def facts_from_probe_report(report: Mapping[str, Any], *, selected_by: str) -> P
         selected_by=selected_by,
     )
     packages = tuple(
-        Package(name=str(p["name"]), version=str(p["version"]))
+        Package(name=str(p["name"]), version=str(p["version"]),
+                requires=tuple(str(r) for r in p.get("requires", ())))
         for p in report.get("packages", ())
     )
     libraries = [

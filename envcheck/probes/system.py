@@ -121,6 +121,9 @@ def probe_system(host: Host) -> System:
         in_container=bool(evidence),
         container_evidence=evidence,
         wsl=wsl,
+        nvidia_devices=tuple(
+            f"/dev/{name}" for name in host.fs.list_dir("/dev") if name.startswith("nvidia")
+        ),
         disks=_disks(host),
         env=allowed_env(host.env),
     )
