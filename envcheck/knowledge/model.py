@@ -80,8 +80,9 @@ class TorchRelease:
     """Supported CPython minors, e.g. ("3.9", "3.10", "3.11", "3.12")."""
     pypi_default: str
     """The variant `pip install torch` gets from PyPI on Linux x86_64, e.g. "cu124"."""
-    torchvision: Version
-    torchaudio: Version
+    torchvision: Version | None
+    torchaudio: Version | None
+    """None when no release on the index pins this torch exactly."""
     variants: tuple[TorchVariant, ...]
     manylinux_glibc: Version | None
     """The glibc the Linux x86_64 wheels require (from their manylinux tag)."""

@@ -1,0 +1,434 @@
+"""CUDA driver minimums, minor-version compatibility, cuDNN builds and GPU models.
+
+The facts live in data files (cuda_drivers.toml, cudnn.toml, gpus.toml), each citing its
+sources; this module validates them once, caches the records and answers lookups.
+A malformed file raises KnowledgeError naming the file and the entry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from itertools import pairwise
+from typing import Any, Literal, get_args
+
+from packaging.version import InvalidVersion, Version
+
+from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file
+from envcheck.knowledge.model import (
+    CudaRelease,
+    CudnnSupport,
+    GpuModel,
+    GpuSegment,
+    MinorCompatibility,
+    Source,
+)
+from envcheck.snapshot import DriverVersion
+
+Platform = Literal["linux", "windows"]
+DriverVerdict = Literal["yes", "minor-compat", "no", "unknown"]
+Architecture = Literal[
+    "Kepler", "Maxwell", "Pascal", "Volta", "Turing", "Ampere", "Ada Lovelace", "Hopper",
+    "Blackwell",
+]
+
+CUDA_FILE = "cuda_drivers.toml"
+CUDNN_FILE = "cudnn.toml"
+GPU_FILE = "gpus.toml"
+
+_ARCHITECTURES: frozenset[str] = frozenset(get_args(Architecture))
+_SEGMENTS: frozenset[str] = frozenset(get_args(GpuSegment))
+_MAJOR_MINOR = re.compile(r"\d+\.\d+")
+
+
+# --- reading and validating -------------------------------------------------------------------
+
+
+def _fail(name: str, where: str, problem: str) -> KnowledgeError:
+    return KnowledgeError(
+        f"knowledge file {name}: {where}: {problem}",
+        hint="This is a bug in envcheck's shipped data; please report it.",
+    )
+
+
+def _entries(name: str, document: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+    raw = document.get(key)
+    if not isinstance(raw, list) or not raw:
+        raise _fail(name, key, f"needs a non-empty list of [[{key}]] entries")
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            raise _fail(name, f"{key}[{index}]", "is not a table")
+    return raw
+
+
+def _source_ids(name: str, document: dict[str, Any]) -> frozenset[str]:
+    load_sources(name, document)  # raises when the file cites nothing
+    return frozenset(
+        str(entry["id"])
+        for entry in document["sources"]
+        if isinstance(entry, dict) and "id" in entry
+    )
+
+
+def _check_source(name: str, where: str, entry: Mapping[str, Any], ids: frozenset[str]) -> None:
+    cited = entry.get("source")
+    if cited is not None and cited not in ids:
+        raise _fail(name, where, f"cites source {cited!r}, which is not in `sources`")
+
+
+def _text(name: str, where: str, entry: Mapping[str, Any], field: str) -> str:
+    value = entry.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(name, where, f"`{field}` must be a non-empty string, got {value!r}")
+    return value
+
+
+def _major_minor(name: str, where: str, entry: Mapping[str, Any], field: str) -> Version:
+    text = _text(name, where, entry, field)
+    if not _MAJOR_MINOR.fullmatch(text):
+        raise _fail(name, where, f"`{field}` must be major.minor like \"12.4\", got {text!r}")
+    try:
+        return Version(text)
+    except InvalidVersion as e:  # unreachable for major.minor digits; kept for the message
+        raise _fail(name, where, f"`{field}` {text!r} is not a version") from e
+
+
+def _driver(name: str, where: str, entry: Mapping[str, Any], field: str) -> DriverVersion | None:
+    value = entry.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _fail(name, where, f"`{field}` must be a string like \"535.104.05\", got {value!r}")
+    try:
+        return DriverVersion(value)
+    except ValueError as e:
+        raise _fail(name, where, f"`{field}` {value!r} is not an NVIDIA driver version") from e
+
+
+def _required_driver(name: str, where: str, entry: Mapping[str, Any], field: str) -> DriverVersion:
+    driver = _driver(name, where, entry, field)
+    if driver is None:
+        raise _fail(name, where, f"`{field}` is required")
+    return driver
+
+
+def _ascending(name: str, key: str, versions: list[Version]) -> None:
+    for earlier, later in pairwise(versions):
+        if later <= earlier:
+            raise _fail(name, key, f"entries must be ascending without duplicates: {later} "
+                        f"follows {earlier}")
+
+
+@cache
+def _cuda_document() -> dict[str, Any]:
+    return read_data_file(CUDA_FILE)
+
+
+@cache
+def cuda_sources() -> tuple[Source, ...]:
+    return load_sources(CUDA_FILE, _cuda_document())
+
+
+@cache
+def cuda_releases() -> tuple[CudaRelease, ...]:
+    """Every CUDA minor release in the table, oldest first."""
+    return parse_cuda_releases(_cuda_document())
+
+
+def parse_cuda_releases(document: dict[str, Any]) -> tuple[CudaRelease, ...]:
+    """The [[cuda]] rows of a cuda_drivers.toml document, validated."""
+    ids = _source_ids(CUDA_FILE, document)
+    releases = []
+    for index, entry in enumerate(_entries(CUDA_FILE, document, "cuda")):
+        where = f"cuda[{index}] ({entry.get('cuda')!r})"
+        _check_source(CUDA_FILE, where, entry, ids)
+        releases.append(CudaRelease(
+            cuda=_major_minor(CUDA_FILE, where, entry, "cuda"),
+            min_linux=_required_driver(CUDA_FILE, where, entry, "min_linux"),
+            min_windows=_driver(CUDA_FILE, where, entry, "min_windows"),
+        ))
+    _ascending(CUDA_FILE, "cuda", [release.cuda for release in releases])
+    return tuple(releases)
+
+
+@cache
+def minor_compat() -> tuple[MinorCompatibility, ...]:
+    """The driver floor of CUDA minor-version compatibility, one entry per CUDA major."""
+    return parse_minor_compat(_cuda_document())
+
+
+def parse_minor_compat(document: dict[str, Any]) -> tuple[MinorCompatibility, ...]:
+    """The [[minor_compat]] rows of a cuda_drivers.toml document, validated."""
+    _source_ids(CUDA_FILE, document)
+    floors: list[MinorCompatibility] = []
+    for index, entry in enumerate(_entries(CUDA_FILE, document, "minor_compat")):
+        where = f"minor_compat[{index}] (major {entry.get('major')!r})"
+        major = entry.get("major")
+        if not isinstance(major, int) or isinstance(major, bool) or major < 1:
+            raise _fail(CUDA_FILE, where, f"`major` must be a positive integer, got {major!r}")
+        if any(floor.major == major for floor in floors):
+            raise _fail(CUDA_FILE, where, f"major {major} is listed twice")
+        floors.append(MinorCompatibility(
+            major=major,
+            min_linux=_required_driver(CUDA_FILE, where, entry, "min_linux"),
+            min_windows=_driver(CUDA_FILE, where, entry, "min_windows"),
+        ))
+    return tuple(floors)
+
+
+@cache
+def _cudnn_document() -> dict[str, Any]:
+    return read_data_file(CUDNN_FILE)
+
+
+@cache
+def cudnn_sources() -> tuple[Source, ...]:
+    return load_sources(CUDNN_FILE, _cudnn_document())
+
+
+@cache
+def cudnn_support() -> tuple[CudnnSupport, ...]:
+    """cuDNN major.minor releases and the CUDA majors NVIDIA builds each for, oldest first."""
+    return parse_cudnn_support(_cudnn_document())
+
+
+def parse_cudnn_support(document: dict[str, Any]) -> tuple[CudnnSupport, ...]:
+    """The [[cudnn]] rows of a cudnn.toml document, validated."""
+    ids = _source_ids(CUDNN_FILE, document)
+    rows = []
+    for index, entry in enumerate(_entries(CUDNN_FILE, document, "cudnn")):
+        where = f"cudnn[{index}] ({entry.get('cudnn')!r})"
+        _check_source(CUDNN_FILE, where, entry, ids)
+        majors = entry.get("cuda_majors")
+        if (
+            not isinstance(majors, list) or not majors
+            or not all(isinstance(m, int) and not isinstance(m, bool) for m in majors)
+            or majors != sorted(set(majors))
+        ):
+            raise _fail(CUDNN_FILE, where,
+                        f"`cuda_majors` must be ascending distinct integers, got {majors!r}")
+        rows.append(CudnnSupport(cudnn=_major_minor(CUDNN_FILE, where, entry, "cudnn"),
+                                 cuda_majors=tuple(majors)))
+    _ascending(CUDNN_FILE, "cudnn", [row.cudnn for row in rows])
+    return tuple(rows)
+
+
+@cache
+def _gpu_document() -> dict[str, Any]:
+    return read_data_file(GPU_FILE)
+
+
+@cache
+def gpu_sources() -> tuple[Source, ...]:
+    return load_sources(GPU_FILE, _gpu_document())
+
+
+def _gpu(where: str, entry: Mapping[str, Any]) -> GpuModel:
+    name = _text(GPU_FILE, where, entry, "name")
+    aliases = entry.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+        raise _fail(GPU_FILE, where, f"`aliases` must be a list of names, got {aliases!r}")
+    capability = _text(GPU_FILE, where, entry, "compute_capability")
+    if not _MAJOR_MINOR.fullmatch(capability):
+        raise _fail(GPU_FILE, where, f"compute capability must be N.N, got {capability!r}")
+    architecture = _text(GPU_FILE, where, entry, "architecture")
+    if architecture not in _ARCHITECTURES:
+        raise _fail(GPU_FILE, where, f"unknown architecture {architecture!r}; known: "
+                    f"{', '.join(sorted(_ARCHITECTURES))}")
+    segment = _text(GPU_FILE, where, entry, "segment")
+    if segment not in _SEGMENTS:
+        raise _fail(GPU_FILE, where, f"unknown segment {segment!r}")
+    memory = entry.get("memory_gib")
+    if memory is not None and (
+        isinstance(memory, bool) or not isinstance(memory, int | float) or memory <= 0
+    ):
+        raise _fail(GPU_FILE, where, f"`memory_gib` must be a positive number, got {memory!r}")
+    return GpuModel(
+        name=name, aliases=tuple(aliases), compute_capability=capability,
+        architecture=architecture, segment=_segment(segment),
+        memory_gib=None if memory is None else float(memory),
+    )
+
+
+def _segment(text: str) -> GpuSegment:
+    match text:
+        case "datacenter" | "workstation" | "consumer" | "jetson":
+            return text
+    raise AssertionError(text)  # _gpu checked membership first
+
+
+@cache
+def gpu_models() -> tuple[GpuModel, ...]:
+    """Every GPU model in the table, in file order."""
+    return parse_gpu_models(_gpu_document())
+
+
+def parse_gpu_models(document: dict[str, Any]) -> tuple[GpuModel, ...]:
+    """The gpu entries of a gpus.toml document, validated: no two read the same."""
+    ids = _source_ids(GPU_FILE, document)
+    models = []
+    owner_of_key: dict[str, str] = {}
+    for index, entry in enumerate(_entries(GPU_FILE, document, "gpu")):
+        where = f"gpu[{index}] ({entry.get('name')!r})"
+        _check_source(GPU_FILE, where, entry, ids)
+        model = _gpu(where, entry)
+        for spelling in (model.name, *model.aliases):
+            key = _normalize(spelling)[0]
+            if not key:
+                raise _fail(GPU_FILE, where, f"{spelling!r} is only brand words")
+            owner = owner_of_key.setdefault(key, model.name)
+            if owner != model.name:
+                raise _fail(GPU_FILE, where, f"{spelling!r} reads the same as {owner!r}")
+        models.append(model)
+    return tuple(models)
+
+
+# --- driver lookups ---------------------------------------------------------------------------
+
+
+def _release(cuda: Version) -> CudaRelease | None:
+    return next(
+        (r for r in cuda_releases() if (r.cuda.major, r.cuda.minor) == (cuda.major, cuda.minor)),
+        None,
+    )
+
+
+def _minimum(release: CudaRelease, platform: Platform) -> DriverVersion | None:
+    return release.min_linux if platform == "linux" else release.min_windows
+
+
+def min_driver_for_cuda(cuda: Version, platform: Platform = "linux") -> DriverVersion | None:
+    """The oldest driver a CUDA minor release (its GA) needs; None when the table lacks it.
+
+    Only major.minor of `cuda` counts: 12.4.1 is looked up as 12.4.
+    """
+    release = _release(cuda)
+    return None if release is None else _minimum(release, platform)
+
+
+def minor_compat_floor(major: int, platform: Platform = "linux") -> DriverVersion | None:
+    """The oldest driver that runs any CUDA `major`.x under minor-version compatibility."""
+    for floor in minor_compat():
+        if floor.major == major:
+            return floor.min_linux if platform == "linux" else floor.min_windows
+    return None
+
+
+def newest_cuda_for_driver(driver: DriverVersion, platform: Platform = "linux") -> Version | None:
+    """The newest CUDA minor whose own minimum `driver` meets; None when older than all."""
+    for release in reversed(cuda_releases()):
+        minimum = _minimum(release, platform)
+        if minimum is not None and driver.key >= minimum.key:
+            return release.cuda
+    return None
+
+
+def driver_runs_cuda(
+    driver: DriverVersion, cuda: Version, platform: Platform = "linux"
+) -> DriverVerdict:
+    """Whether `driver` runs programs built with CUDA `cuda`.
+
+    "yes": the driver meets the release's own minimum. "minor-compat": it does not, but it
+    meets the major's minor-version compatibility floor, so the program runs except for
+    features that need a newer driver (PTX JIT of code newer than the driver, new APIs).
+    "no": neither. "unknown": the table does not have this CUDA minor for the platform.
+    """
+    release = _release(cuda)
+    minimum = None if release is None else _minimum(release, platform)
+    if minimum is None:
+        return "unknown"
+    if driver.key >= minimum.key:
+        return "yes"
+    floor = minor_compat_floor(cuda.major, platform)
+    if floor is not None and driver.key >= floor.key:
+        return "minor-compat"
+    return "no"
+
+
+# --- GPU name matching ------------------------------------------------------------------------
+
+# "GPU 0: NVIDIA GeForce RTX 3090 (UUID: GPU-...)" from collect_env / nvidia-smi -L, and the
+# "|   0  NVIDIA GeForce RTX 4090 ...Off |" cell of the nvidia-smi table.
+_REPORT_PREFIX = re.compile(r"^\s*\|?\s*(?:GPU\s+\d+\s*:\s*|\d+\s+(?=\D))", re.IGNORECASE)
+_ID_SUFFIX = re.compile(r"\s*\((?:UUID|S/N)\s*:[^)]*\)\s*\|?\s*$", re.IGNORECASE)
+_TRUNCATION = re.compile(r"\.\.\.|\u2026")
+_SEPARATORS = re.compile(r"[\s\-_|]+")
+_BRAND_WORDS = frozenset({"nvidia", "geforce", "tesla", "quadro"})
+_PERSISTENCE_WORDS = frozenset({"on", "off"})
+# Words that tell boards of one GPU apart (memory size, package, laptop part) but never its
+# compute capability, so dropping them leads from "A100-PCIE-80GB" to the A100 family.
+_VARIANT_WORD = re.compile(r"\d+gb|hbm\d*e?|sxm\d*|pcie|nvl|laptop|mobile|gpu")
+
+
+def _normalize(text: str) -> tuple[str, bool]:
+    """The comparable form of a GPU name, and whether the name was cut short ("...")."""
+    cleaned = _ID_SUFFIX.sub("", text)
+    cleaned = _REPORT_PREFIX.sub("", cleaned)
+    parts = _TRUNCATION.split(cleaned, maxsplit=1)
+    truncated = len(parts) > 1
+    words = [w for w in _SEPARATORS.split(parts[0].lower()) if w]
+    while words and not truncated and words[-1] in _PERSISTENCE_WORDS:
+        words.pop()
+    return " ".join(w for w in words if w not in _BRAND_WORDS), truncated
+
+
+def _family(key: str) -> str:
+    return " ".join(w for w in key.split() if not _VARIANT_WORD.fullmatch(w))
+
+
+@dataclass(frozen=True, kw_only=True)
+class _GpuIndex:
+    exact: Mapping[str, GpuModel]
+    family: Mapping[str, tuple[GpuModel, ...]]
+
+
+@cache
+def _gpu_index() -> _GpuIndex:
+    exact: dict[str, GpuModel] = {}
+    family: dict[str, list[GpuModel]] = {}
+    for model in gpu_models():
+        for spelling in (model.name, *model.aliases):
+            key = _normalize(spelling)[0]
+            exact[key] = model
+            members = family.setdefault(_family(key), [])
+            if model not in members:
+                members.append(model)
+    return _GpuIndex(exact=exact, family={k: tuple(v) for k, v in family.items()})
+
+
+def _agreed(candidates: list[GpuModel] | tuple[GpuModel, ...]) -> GpuModel | None:
+    """The first candidate when all share one compute capability, else None (ambiguous)."""
+    if not candidates:
+        return None
+    capabilities = {(m.compute_capability, m.architecture) for m in candidates}
+    return candidates[0] if len(capabilities) == 1 else None
+
+
+def find_gpu(name: str) -> GpuModel | None:
+    """The GPU model a reported name refers to, or None when it is unknown or ambiguous.
+
+    Accepts the spellings of NVML, `nvidia-smi -L` and collect_env ("GPU 0: ...", "(UUID:
+    ...)"), and nvidia-smi's table cell, whose long names end in "..." and a persistence
+    column. Brand words (NVIDIA, GeForce, Tesla, Quadro), case, dashes and spaces do not
+    count. A name that matches no model exactly falls back to its family once memory size,
+    package and laptop words are dropped ("A100-PCIE-80GB" -> A100), and only when every
+    model of that family has one compute capability. A different model ("RTX 4090 D",
+    "RTX 3080 Ti") is not a variant and stays None: the answer is never a neighbour's.
+    """
+    key, truncated = _normalize(name)
+    if not key:
+        return None
+    index = _gpu_index()
+    if truncated:
+        return _agreed([m for k, m in index.exact.items() if k.startswith(key)])
+    if key in index.exact:
+        return index.exact[key]
+    return _agreed(index.family.get(_family(key), ()))
+
+
+def gpus_with_capability(compute_capability: str) -> tuple[GpuModel, ...]:
+    """Every GPU model of the given compute capability ("8.9"), in file order."""
+    wanted = compute_capability.strip()
+    return tuple(m for m in gpu_models() if m.compute_capability == wanted)

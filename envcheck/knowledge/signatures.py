@@ -1,0 +1,166 @@
+"""The error-signature table: messages users paste, and the causes that produce them.
+
+`envcheck doctor --error TEXT` runs `match_error` over the pasted text and `ranked_categories`
+over the matches; the rules then confirm or rule out each category against the Snapshot.
+The table lives in envcheck/knowledge/data/error_signatures.toml and is validated once, at
+first use: a malformed entry is a bug in envcheck's package, reported as KnowledgeError.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, TypeGuard, get_args
+
+from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file
+from envcheck.knowledge.model import Category, ErrorSignature, Source
+
+DATA_FILE = "error_signatures.toml"
+
+_FIELDS = frozenset({"id", "pattern", "example", "categories", "explanation", "source"})
+_KEBAB_CASE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_CATEGORIES: frozenset[str] = frozenset(get_args(Category))
+# Pasted errors come in any capitalisation ("CUDA Error:", "cuda error:").
+_FLAGS = re.IGNORECASE
+
+_Table = tuple[tuple[ErrorSignature, "re.Pattern[str]"], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignatureMatch:
+    signature: ErrorSignature
+    matched_text: str
+    """The part of the input that matched the signature's pattern (its first occurrence)."""
+
+
+@cache
+def error_signatures() -> tuple[ErrorSignature, ...]:
+    """Every signature in the table, in file order."""
+    return tuple(signature for signature, _ in _compiled_table())
+
+
+@cache
+def signature_sources() -> tuple[Source, ...]:
+    return load_sources(DATA_FILE, read_data_file(DATA_FILE))
+
+
+def match_error(text: str) -> tuple[SignatureMatch, ...]:
+    """All signatures whose pattern occurs in `text`, ordered by where they first occur.
+
+    A traceback often holds several messages (a warning, the error, the error raised while
+    handling it), so every matching signature is returned, each once. Signatures that start
+    at the same place keep the table's order.
+    """
+    found: list[tuple[int, int, SignatureMatch]] = []
+    for index, (signature, pattern) in enumerate(_compiled_table()):
+        hit = pattern.search(text)
+        if hit is not None:
+            match = SignatureMatch(signature=signature, matched_text=hit.group(0))
+            found.append((hit.start(), index, match))
+    found.sort(key=lambda item: (item[0], item[1]))
+    return tuple(match for _, _, match in found)
+
+
+def ranked_categories(matches: Iterable[SignatureMatch]) -> tuple[Category, ...]:
+    """The categories behind `matches`, most likely first, each once.
+
+    Each match votes for its signature's categories with weight 1, 1/2, 1/3, ... by their
+    position, and the votes add up across matches, so a cause that several messages point to
+    outranks one that a single message names second. Ties go to the category named earliest:
+    by the earlier match, then by its position within that signature.
+    """
+    score: dict[Category, float] = {}
+    first_named: dict[Category, tuple[int, int]] = {}
+    for match_index, match in enumerate(matches):
+        for position, category in enumerate(match.signature.categories):
+            score[category] = score.get(category, 0.0) + 1.0 / (position + 1)
+            first_named.setdefault(category, (match_index, position))
+    return tuple(sorted(score, key=lambda category: (-score[category], first_named[category])))
+
+
+@cache
+def _compiled_table() -> _Table:
+    return _build_table(read_data_file(DATA_FILE))
+
+
+def _build_table(document: Mapping[str, Any]) -> _Table:
+    load_sources(DATA_FILE, dict(document))
+    raw = document.get("signature")
+    if not isinstance(raw, list) or not raw:
+        raise KnowledgeError(f"knowledge file {DATA_FILE} has no [[signature]] entries")
+    table: list[tuple[ErrorSignature, re.Pattern[str]]] = []
+    first_index: dict[str, int] = {}
+    for index, entry in enumerate(raw):
+        signature, pattern = _parse_signature(index, entry)
+        if signature.id in first_index:
+            raise _entry_error(f"signature[{index}] {signature.id!r}", "id appears more than "
+                               f"once (also signature[{first_index[signature.id]}])")
+        first_index[signature.id] = index
+        table.append((signature, pattern))
+    return tuple(table)
+
+
+def _parse_signature(index: int, entry: object) -> tuple[ErrorSignature, re.Pattern[str]]:
+    if not isinstance(entry, Mapping):
+        raise KnowledgeError(f"knowledge file {DATA_FILE}: signature[{index}] is not a table")
+    name = f"signature[{index}] {entry.get('id')!r}"
+    missing = _FIELDS - entry.keys()
+    unknown = entry.keys() - _FIELDS
+    if missing:
+        raise _entry_error(name, f"missing fields {sorted(missing)}")
+    if unknown:
+        raise _entry_error(name, f"unknown fields {sorted(unknown)} (allowed: {sorted(_FIELDS)})")
+    signature_id = _text(name, entry, "id")
+    if not _KEBAB_CASE.fullmatch(signature_id):
+        raise _entry_error(name, "id must be kebab-case (lower-case words joined by '-')")
+    pattern_text = _text(name, entry, "pattern")
+    try:
+        pattern = re.compile(pattern_text, _FLAGS)
+    except re.error as e:
+        raise _entry_error(name, f"pattern does not compile: {e}") from e
+    example = _text(name, entry, "example")
+    if pattern.search(example) is None:
+        raise _entry_error(name, "the example does not match the pattern")
+    source = _text(name, entry, "source")
+    if not source.startswith(("https://", "http://")):
+        raise _entry_error(name, f"source must be the URL where the example was seen, "
+                                 f"got {source!r}")
+    signature = ErrorSignature(
+        id=signature_id,
+        pattern=pattern_text,
+        example=example,
+        categories=_categories(name, entry["categories"]),
+        explanation=_text(name, entry, "explanation"),
+        source=source,
+    )
+    return signature, pattern
+
+
+def _categories(name: str, raw: Any) -> tuple[Category, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise _entry_error(name, "categories must be a non-empty list")
+    categories: list[Category] = []
+    for value in raw:
+        if not _is_category(value):
+            raise _entry_error(name, f"category {value!r} is not one of {sorted(_CATEGORIES)}")
+        if value in categories:
+            raise _entry_error(name, f"category {value!r} is listed twice")
+        categories.append(value)
+    return tuple(categories)
+
+
+def _is_category(value: object) -> TypeGuard[Category]:
+    return isinstance(value, str) and value in _CATEGORIES
+
+
+def _text(name: str, entry: Mapping[str, Any], field: str) -> str:
+    value = entry[field]
+    if not isinstance(value, str) or not value.strip():
+        raise _entry_error(name, f"{field} must be a non-empty string")
+    return value
+
+
+def _entry_error(name: str, problem: str) -> KnowledgeError:
+    return KnowledgeError(f"knowledge file {DATA_FILE}: {name}: {problem}")
