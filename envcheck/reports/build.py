@@ -1,0 +1,639 @@
+"""Build a Snapshot from a report a user pasted (`envcheck doctor --from-report FILE`).
+
+What a report does not mention is `unknown` ("not in the report"), never `absent`: a paste
+rarely proves that something is not there. The exceptions are values the pasted tool
+measured:
+
+- collect_env's "Is CUDA available: False" is torch's own answer (`cuda_available=False`,
+  provenance "measured").
+- collect_env's "PyTorch version: N/A" means `import torch` failed in that interpreter:
+  torch is `absent` there, with that detail.
+- collect_env's "Could not collect"/"No CUDA" for the driver mean it ran nvidia-smi and got
+  nothing; that is `error` (looked, could not tell), with the words it printed.
+- "CUDA used to build PyTorch: None" (or "Could not collect", how torch 1.x printed None)
+  is a CPU build: `torch.cuda` None with provenance "measured". When torch's version comes
+  only from a package list and its local tag says nothing ("torch==2.1.0"), `cuda` stays
+  None *without* a provenance entry and "torch's CUDA build" is listed as missing: rules
+  must read `provenance.get("cuda")` before treating None as a CPU build.
+- ldd's "not found" lines are kept (a binary there will not load): they are listed in
+  `ReportSnapshot.unresolved_libraries` and as an error in the snapshot's "report:ldd" probe.
+
+Paths the report does not give are the empty string: a toolkit from "CUDA runtime version"
+or `nvcc --version` has `path=""` with `detail` saying where the fact came from, and a pip
+wheel's library has `path=""` with its `distribution`. The empty string cannot be mistaken
+for a real path, where a placeholder like "(from report)" could end up in a comparison.
+
+collect_env's "cuDNN version" is the system's libcudnn (found by ldconfig), which pip wheels
+of torch do not use; it becomes `torch.cudnn` only when every candidate file names the same
+full version, with provenance "derived", and each candidate is also a CudaLibrary.
+
+Each recognised piece is recorded as a ProbeRun named "report:<format>" (seconds 0.0) so
+the snapshot shows what the report contained.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from packaging.version import InvalidVersion, Version
+
+from envcheck.errors import ParseError
+from envcheck.parsers.ldconfig import identify_cuda_library
+from envcheck.parsers.nvcc_version import parse_nvcc_version
+from envcheck.parsers.nvidia_smi_xml import SmiReport, parse_nvidia_smi_xml
+from envcheck.reports.collect_env import (
+    CollectEnvReport,
+    cpu_count,
+    cudnn_candidates,
+    gpu_names,
+    is_yes,
+    parse_collect_env,
+)
+from envcheck.reports.ldd import LddEntry, parse_ldd
+from envcheck.reports.nvidia_smi_table import (
+    TRUNCATED,
+    SmiTable,
+    parse_nvidia_smi_list,
+    parse_nvidia_smi_table,
+)
+from envcheck.reports.package_lists import (
+    CondaPackage,
+    normalize_name,
+    parse_conda_list,
+    parse_conda_row,
+    parse_pip_freeze,
+    parse_pip_list,
+    parse_requirement_line,
+)
+from envcheck.reports.segments import Segment, SegmentKind, split_report
+from envcheck.snapshot import (
+    CudaLibrary,
+    Driver,
+    DriverVersion,
+    Gpu,
+    Package,
+    ProbeRun,
+    Provenance,
+    PythonEnv,
+    Snapshot,
+    System,
+    Toolkit,
+    Torch,
+)
+
+_T = TypeVar("_T")
+
+NOT_IN_REPORT = "not in the report"
+
+UNDERSTOOD_FORMATS = (
+    "python -m torch.utils.collect_env",
+    "nvidia-smi",
+    "nvidia-smi -q -x",
+    "nvidia-smi -L",
+    "nvcc --version",
+    "pip list",
+    "pip freeze",
+    "conda list",
+    "ldd",
+)
+
+_PYTHON_VERSION = re.compile(r"^(\d{1,2}\.\d{1,3}(?:\.\d{1,4})?)")
+_LINUX_PLATFORM = re.compile(
+    r"^Linux-(?P<kernel>.+?)-(?P<arch>x86_64|aarch64|arm64|ppc64le|s390x|armv7l|i686)"
+    r"(?:-with-|$)"
+)
+_OS_ARCH = re.compile(r"^(?P<os>.*?)\s*\((?P<arch>x86_64|aarch64|arm64|ppc64le|s390x|i386)\)$")
+_GLIBC = re.compile(r"^glibc-(\d{1,3}\.\d{1,4})")
+_RELEASE = re.compile(r"^(\d{1,3})\.(\d{1,3})(?:\.(\d{1,6}))?$")
+_CUDA_TAG = re.compile(r"^cu(\d{1,3})(\d)$")
+_CONDA_CUDA = re.compile(r"cuda(\d{1,3}\.\d{1,3})")
+_CONDA_CUDNN = re.compile(r"cudnn(\d{1,3}(?:\.\d{1,4}){1,3})")
+
+# pip wheel distribution prefix -> CudaLibrary short name (names as CudaLibrary uses them).
+_WHEEL_LIBRARIES = {
+    "nvidia-cudnn": "cudnn",
+    "nvidia-cublas": "cublas",
+    "nvidia-nccl": "nccl",
+    "nvidia-cuda-runtime": "cudart",
+    "nvidia-cuda-nvrtc": "nvrtc",
+    "nvidia-nvjitlink": "nvjitlink",
+    "nvidia-cufft": "cufft",
+    "nvidia-curand": "curand",
+    "nvidia-cusolver": "cusolver",
+    "nvidia-cusparse": "cusparse",
+    "nvidia-cuda-cupti": "cupti",
+    "nvidia-nvtx": "nvtx",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportSnapshot:
+    snapshot: Snapshot
+    """source="report"; everything the report does not mention is unknown or empty."""
+    recognised: tuple[str, ...]
+    """Formats found, in order of first appearance, e.g. ("collect_env", "nvidia-smi-table")."""
+    missing: tuple[str, ...]
+    """What the report does not say, as phrases: "the NVIDIA driver version", ..."""
+    unresolved_libraries: tuple[str, ...] = ()
+    """Sonames ldd printed as "not found"."""
+
+
+def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> ReportSnapshot:
+    """Read every recognised piece of `text`; raise ParseError when none holds a fact."""
+    facts = _Facts()
+    for segment in split_report(text):
+        _READERS[segment.kind](facts, segment)
+    if not facts.recognised:
+        problems = "".join(f"\n  {run.detail}" for run in facts.probes if run.status == "error")
+        raise ParseError(
+            "no environment facts found in the report"
+            + (f"; pieces that could not be read:{problems}" if problems else "")
+            + "\n  envcheck understands: " + ", ".join(UNDERSTOOD_FORMATS),
+            hint="Paste the complete output of `python -m torch.utils.collect_env` "
+                 "and `nvidia-smi` (or `nvidia-smi -q -x`).",
+        )
+    snapshot = facts.snapshot(taken_at=taken_at, envcheck_version=envcheck_version)
+    return ReportSnapshot(
+        snapshot=snapshot,
+        recognised=tuple(dict.fromkeys(facts.recognised)),
+        missing=_missing(snapshot),
+        unresolved_libraries=tuple(
+            dict.fromkeys(entry.soname for entry in facts.ldd if entry.path is None)
+        ),
+    )
+
+
+@dataclass
+class _Facts:
+    recognised: list[SegmentKind] = field(default_factory=list)
+    probes: list[ProbeRun] = field(default_factory=list)
+    collect_env: list[CollectEnvReport] = field(default_factory=list)
+    xml: list[SmiReport] = field(default_factory=list)
+    tables: list[SmiTable] = field(default_factory=list)
+    listed_gpus: list[Gpu] = field(default_factory=list)
+    nvcc: list[tuple[Version, str | None]] = field(default_factory=list)
+    pip: list[Package] = field(default_factory=list)
+    conda: list[CondaPackage] = field(default_factory=list)
+    ldd: list[LddEntry] = field(default_factory=list)
+
+    def found(self, segment: Segment, detail: str, *, status: str = "ok") -> None:
+        self.recognised.append(segment.kind)
+        self.probes.append(ProbeRun(name=f"report:{segment.kind}",
+                                    status="error" if status == "error" else "ok",
+                                    seconds=0.0, detail=f"line {segment.first_line}: {detail}"))
+
+    def failed(self, segment: Segment, detail: str) -> None:
+        self.probes.append(ProbeRun(name=f"report:{segment.kind}", status="error", seconds=0.0,
+                                    detail=f"line {segment.first_line}: {detail}"))
+
+    def snapshot(self, *, taken_at: str, envcheck_version: str) -> Snapshot:
+        collect_env = _merge_collect_env(self.collect_env)
+        packages = self._packages(collect_env)
+        return Snapshot(
+            envcheck_version=envcheck_version,
+            taken_at=taken_at,
+            source="report",
+            system=_system(collect_env),
+            driver=self._driver(collect_env),
+            gpus=self._gpus(collect_env),
+            toolkits=self._toolkits(collect_env),
+            cuda_libraries=self._libraries(collect_env, packages),
+            python=self._python(collect_env),
+            torch=_torch(collect_env, packages, self.conda),
+            packages=tuple(sorted(packages, key=lambda p: normalize_name(p.name))),
+            probes=tuple(self.probes),
+        )
+
+    def _driver(self, collect_env: CollectEnvReport | None) -> Driver:
+        versions: list[DriverVersion] = [r.driver_version for r in self.xml if r.driver_version]
+        versions += [t.driver_version for t in self.tables if t.driver_version]
+        raw = collect_env.value("Nvidia driver version") if collect_env else None
+        from_collect_env = _driver_version(raw)
+        if from_collect_env:
+            versions.append(from_collect_env)
+        apis = [r.cuda_version for r in self.xml if r.cuda_version]
+        apis += [t.cuda_version for t in self.tables if t.cuda_version]
+        if versions:
+            distinct = list(dict.fromkeys(versions))
+            detail = (None if len(distinct) == 1 else
+                      "the report shows several driver versions: " + ", ".join(distinct))
+            return Driver(status="ok", version=versions[0],
+                          cuda_driver_api=apis[0] if apis else None, source="report",
+                          detail=detail)
+        if raw is not None and raw.strip():
+            return Driver(status="error", source="report",
+                          detail=f"collect_env printed {raw.strip()!r} for the driver version")
+        return Driver(status="unknown", detail=NOT_IN_REPORT)
+
+    def _gpus(self, collect_env: CollectEnvReport | None) -> tuple[Gpu, ...]:
+        by_index: dict[int, Gpu] = {}
+        # Highest authority first: -q -x, then the table (metrics, maybe truncated names),
+        # then -L (full names, UUIDs), then collect_env (full names, from nvidia-smi -L).
+        for report in self.xml:
+            for gpu in report.gpus:
+                by_index.setdefault(gpu.index, gpu)
+        for table in self.tables:
+            for gpu in table.gpus:
+                by_index[gpu.index] = _merge_gpu(by_index.get(gpu.index), gpu)
+        for gpu in self.listed_gpus:
+            by_index[gpu.index] = _merge_gpu(by_index.get(gpu.index), gpu)
+        if collect_env:
+            for index, name in gpu_names(collect_env):
+                by_index[index] = _merge_gpu(by_index.get(index), Gpu(index=index, name=name))
+        return tuple(by_index[index] for index in sorted(by_index))
+
+    def _toolkits(self, collect_env: CollectEnvReport | None) -> tuple[Toolkit, ...]:
+        toolkits: list[Toolkit] = [
+            Toolkit(path="", nvcc_version=version, nvcc_build=build,
+                    detail="from the report: nvcc --version (path not given)")
+            for version, build in self.nvcc
+        ]
+        runtime = collect_env.collected("CUDA runtime version") if collect_env else None
+        release = _RELEASE.match(runtime) if runtime else None
+        if release:
+            version = Version(f"{release.group(1)}.{release.group(2)}")
+            build = f"V{runtime}" if release.group(3) else None
+            if not any(t.nvcc_version == version and (t.nvcc_build == build or build is None)
+                       for t in toolkits):
+                toolkits.append(Toolkit(
+                    path="", nvcc_version=version, nvcc_build=build,
+                    detail="from the report: collect_env's 'CUDA runtime version' "
+                           "(nvcc --version on PATH; path not given)"))
+        unique: dict[tuple[object, ...], Toolkit] = {}
+        for toolkit in toolkits:
+            unique.setdefault((toolkit.nvcc_version, toolkit.nvcc_build), toolkit)
+        return tuple(unique.values())
+
+    def _libraries(self, collect_env: CollectEnvReport | None,
+                   packages: list[Package]) -> tuple[CudaLibrary, ...]:
+        libraries: list[CudaLibrary] = []
+        for path in cudnn_candidates(collect_env) if collect_env else []:
+            libraries.extend(_system_library(path, path))
+        for entry in self.ldd:
+            if entry.path:
+                libraries.extend(_system_library(entry.soname, entry.path))
+        for package in packages:
+            name = _wheel_library(package.name)
+            if name:
+                libraries.append(CudaLibrary(
+                    name=name, version=package.version or None, path="", origin="pip",
+                    found_via=("report",), distribution=package.name))
+        return tuple(dict.fromkeys(libraries))
+
+    def _python(self, collect_env: CollectEnvReport | None) -> PythonEnv:
+        raw = collect_env.collected("Python version") if collect_env else None
+        match = _PYTHON_VERSION.match(raw) if raw else None
+        if match:
+            platform = collect_env.collected("Python platform") if collect_env else None
+            linux = _LINUX_PLATFORM.match(platform) if platform else None
+            return PythonEnv(status="ok", version=Version(match.group(1)),
+                             platform=f"linux-{linux.group('arch')}" if linux else None,
+                             detail="from the report: collect_env")
+        for row in self.conda:
+            if row.name == "python":
+                version = _version(row.version)
+                if version:
+                    return PythonEnv(status="ok", version=version, kind="conda",
+                                     detail="from the report: conda list")
+        return PythonEnv(status="unknown", detail=NOT_IN_REPORT)
+
+    def _packages(self, collect_env: CollectEnvReport | None) -> list[Package]:
+        candidates: list[Package] = list(self.pip)
+        if collect_env:
+            candidates += [p for p in map(parse_requirement_line, collect_env.pip_lines) if p]
+            candidates += [
+                Package(name=row.name, version=row.version)
+                for row in map(parse_conda_row, collect_env.conda_lines) if row
+            ]
+        candidates += [Package(name=row.name, version=row.version) for row in self.conda]
+        unique: dict[str, Package] = {}
+        for package in candidates:
+            unique.setdefault(normalize_name(package.name), package)
+        return list(unique.values())
+
+
+def _read_collect_env(facts: _Facts, segment: Segment) -> None:
+    report = parse_collect_env(segment.lines)
+    if len(report.fields) >= 2 or "PyTorch version" in report.fields:
+        facts.collect_env.append(report)
+        facts.found(segment, f"{len(report.fields)} collect_env fields")
+
+
+def _read_xml(facts: _Facts, segment: Segment) -> None:
+    try:
+        report = parse_nvidia_smi_xml(segment.text)
+    except ParseError as e:
+        facts.failed(segment, e.message)
+        return
+    except ValueError as e:
+        # A number past int()'s digit limit inside an otherwise well-formed document.
+        facts.failed(segment, f"unreadable nvidia-smi -q -x value ({e})")
+        return
+    facts.xml.append(report)
+    facts.found(segment, f"{len(report.gpus)} GPU(s), driver {report.driver_version}")
+
+
+def _read_table(facts: _Facts, segment: Segment) -> None:
+    table = parse_nvidia_smi_table(segment.lines)
+    if table.driver_version or table.gpus:
+        facts.tables.append(table)
+        facts.found(segment, f"{len(table.gpus)} GPU row(s), driver {table.driver_version}")
+
+
+def _read_list(facts: _Facts, segment: Segment) -> None:
+    gpus = parse_nvidia_smi_list(segment.lines)
+    if gpus:
+        facts.listed_gpus.extend(gpus)
+        facts.found(segment, f"{len(gpus)} GPU(s)")
+
+
+def _read_nvcc(facts: _Facts, segment: Segment) -> None:
+    try:
+        version, build = parse_nvcc_version(segment.text)
+    except (ParseError, ValueError):  # ValueError: a release number past int()'s limit
+        return
+    facts.nvcc.append((version, build))
+    facts.found(segment, f"nvcc {version}")
+
+
+def _read_packages(parse: Callable[[tuple[str, ...]], list[Package]]) -> Callable[
+        [_Facts, Segment], None]:
+    def read(facts: _Facts, segment: Segment) -> None:
+        packages = parse(segment.lines)
+        if packages:
+            facts.pip.extend(packages)
+            facts.found(segment, f"{len(packages)} package(s)")
+
+    return read
+
+
+def _read_conda(facts: _Facts, segment: Segment) -> None:
+    rows = parse_conda_list(segment.lines)
+    if rows:
+        facts.conda.extend(rows)
+        facts.found(segment, f"{len(rows)} package(s)")
+
+
+def _read_ldd(facts: _Facts, segment: Segment) -> None:
+    entries = parse_ldd(segment.lines)
+    if not entries:
+        return
+    facts.ldd.extend(entries)
+    missing = [entry.soname for entry in entries if entry.path is None]
+    if missing:
+        facts.found(segment, "not found: " + ", ".join(missing), status="error")
+    else:
+        facts.found(segment, f"{len(entries)} libraries resolved")
+
+
+_READERS: dict[SegmentKind, Callable[[_Facts, Segment], None]] = {
+    "collect_env": _read_collect_env,
+    "nvidia-smi-table": _read_table,
+    "nvidia-smi-xml": _read_xml,
+    "nvidia-smi-L": _read_list,
+    "nvcc": _read_nvcc,
+    "pip-list": _read_packages(parse_pip_list),
+    "pip-freeze": _read_packages(parse_pip_freeze),
+    "conda-list": _read_conda,
+    "ldd": _read_ldd,
+}
+
+
+def _merge_collect_env(reports: list[CollectEnvReport]) -> CollectEnvReport | None:
+    """One view of several collect_env pieces (a paste split by fences); first value wins."""
+    if not reports:
+        return None
+    if len(reports) == 1:
+        return reports[0]
+    fields: dict[str, str] = {}
+    for report in reports:
+        for key, value in report.fields.items():
+            fields.setdefault(key, value)
+
+    def first(lines: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
+        return next((section for section in lines if section), ())
+
+    return CollectEnvReport(
+        fields=fields,
+        gpu_lines=first(r.gpu_lines for r in reports),
+        cudnn_lines=first(r.cudnn_lines for r in reports),
+        pip_lines=tuple(line for r in reports for line in r.pip_lines),
+        conda_lines=tuple(line for r in reports for line in r.conda_lines),
+        cpu_lines=first(r.cpu_lines for r in reports),
+    )
+
+
+def _merge_gpu(known: Gpu | None, other: Gpu) -> Gpu:
+    """`known` keeps its values; `other` fills what it lacks, and a full name replaces a
+    name the table truncated."""
+    if known is None:
+        return other
+    unavailable = dict(known.unavailable)
+    name = known.name
+    if unavailable.get("name") == TRUNCATED and "name" not in other.unavailable:
+        name = other.name
+        del unavailable["name"]
+    return replace(
+        known,
+        name=name,
+        uuid=known.uuid or other.uuid,
+        memory_total_mib=_first(known.memory_total_mib, other.memory_total_mib),
+        memory_used_mib=_first(known.memory_used_mib, other.memory_used_mib),
+        temperature_c=_first(known.temperature_c, other.temperature_c),
+        power_w=_first(known.power_w, other.power_w),
+        power_limit_w=_first(known.power_limit_w, other.power_limit_w),
+        utilization_pct=_first(known.utilization_pct, other.utilization_pct),
+        processes=known.processes or other.processes,
+        unavailable=unavailable,
+    )
+
+
+def _first(value: _T | None, fallback: _T | None) -> _T | None:
+    return value if value is not None else fallback
+
+
+def _system(collect_env: CollectEnvReport | None) -> System:
+    if collect_env is None:
+        return System()
+    os_name = collect_env.collected("OS")
+    arch = None
+    if os_name and (os_arch := _OS_ARCH.match(os_name)):
+        os_name, arch = os_arch.group("os"), os_arch.group("arch")
+    platform = collect_env.collected("Python platform")
+    linux = _LINUX_PLATFORM.match(platform) if platform else None
+    kernel = linux.group("kernel") if linux else None
+    libc = collect_env.collected("Libc version")
+    glibc = _GLIBC.match(libc) if libc else None
+    return System(
+        os=os_name,
+        kernel=kernel,
+        glibc=Version(glibc.group(1)) if glibc else None,
+        arch=arch or (linux.group("arch") if linux else None),
+        cpu_count=cpu_count(collect_env),
+        wsl=("microsoft" in kernel.lower()) if kernel else None,
+    )
+
+
+def _torch(collect_env: CollectEnvReport | None, packages: list[Package],
+           conda: list[CondaPackage]) -> Torch:
+    if collect_env is not None and "PyTorch version" in collect_env.fields:
+        return _torch_from_collect_env(collect_env)
+    return _torch_from_packages(packages, conda)
+
+
+def _torch_from_collect_env(report: CollectEnvReport) -> Torch:
+    raw_version = report.collected("PyTorch version")
+    if raw_version is None:
+        return Torch(status="absent",
+                     detail="collect_env could not import torch (PyTorch version: "
+                            f"{report.value('PyTorch version')})")
+    provenance: dict[str, Provenance] = {"version": "measured"}
+    version = _version(raw_version)
+    built = (report.value("CUDA used to build PyTorch") or "").strip()
+    cuda: Version | None = None
+    details: list[str] = []
+    if built in ("None", "Could not collect"):
+        provenance["cuda"] = "measured"  # torch.version.cuda is None: a CPU (or ROCm) build
+    elif built and built != "N/A":
+        cuda = _version(built)
+        if cuda is not None:
+            provenance["cuda"] = "measured"
+    hip = report.collected("ROCM used to build PyTorch")
+    if hip:
+        provenance["cuda"] = "measured"
+    available = is_yes(report.value("Is CUDA available"))
+    if available is not None:
+        provenance["cuda_available"] = "measured"
+    cudnn = _single_cudnn(cudnn_candidates(report))
+    if cudnn is not None:
+        provenance["cudnn"] = "derived"
+        details.append("cudnn is the system libcudnn collect_env found, not necessarily "
+                       "the one torch loads")
+    if version is None:
+        details.append(f"unreadable PyTorch version {raw_version!r}")
+    if "cuda" not in provenance:
+        details.append("torch's CUDA build is not in the report")
+    return Torch(status="ok", version=version, cuda=cuda, hip=hip, cudnn=cudnn,
+                 cuda_available=available, provenance=provenance,
+                 detail="; ".join(details) or None)
+
+
+def _torch_from_packages(packages: list[Package], conda: list[CondaPackage]) -> Torch:
+    pip_torch = next((p for p in packages if normalize_name(p.name) == "torch" and p.version),
+                     None)
+    conda_torch = next((row for row in conda if row.name == "pytorch"), None)
+    provenance: dict[str, Provenance] = {}
+    version: Version | None = None
+    cuda: Version | None = None
+    cudnn: Version | None = None
+    hip: str | None = None
+    source = ""
+    if pip_torch is not None:
+        version = _version(pip_torch.version)
+        source = "pip"
+        local = version.local if version else None
+        if local == "cpu":
+            provenance["cuda"] = "derived"
+        elif local and (tag := _CUDA_TAG.match(local)):
+            cuda = Version(f"{int(tag.group(1))}.{tag.group(2)}")
+            provenance["cuda"] = "derived"
+        elif local and local.startswith("rocm"):
+            hip = local[len("rocm"):]
+            provenance["cuda"] = "derived"
+    elif conda_torch is not None:
+        version = _version(conda_torch.version)
+        source = "conda"
+        conda_cuda = _CONDA_CUDA.search(conda_torch.build)
+        conda_cudnn = _CONDA_CUDNN.search(conda_torch.build)
+        if conda_cuda:
+            cuda = _version(conda_cuda.group(1))
+            provenance["cuda"] = "derived"
+        elif "cpu" in conda_torch.build:
+            provenance["cuda"] = "derived"
+        if conda_cudnn:
+            cudnn = _version(conda_cudnn.group(1))
+            provenance["cudnn"] = "derived"
+    if version is None:
+        return Torch(status="unknown", detail=NOT_IN_REPORT)
+    provenance["version"] = "derived"
+    detail = f"from the report: {source} package list"
+    if "cuda" not in provenance:
+        detail += "; torch's CUDA build is not in the report"
+    return Torch(status="ok", version=version, cuda=cuda, hip=hip, cudnn=cudnn,
+                 provenance=provenance, detail=detail)
+
+
+def _single_cudnn(paths: list[str]) -> Version | None:
+    versions = set()
+    for path in paths:
+        identity = identify_cuda_library(path)
+        if identity is None or not identity[0].startswith("cudnn") or identity[1] is None:
+            continue
+        versions.add(identity[1])
+    full = {v for v in versions if v.count(".") >= 1}
+    if len(full) != 1 or any(not v_full.startswith(v) for v in versions for v_full in full):
+        return None
+    return _version(full.pop())
+
+
+def _system_library(filename: str, path: str) -> list[CudaLibrary]:
+    identity = identify_cuda_library(filename) or identify_cuda_library(path)
+    if identity is None:
+        return []
+    name, version = identity
+    return [CudaLibrary(name=name, version=version, path=path, origin="system",
+                        found_via=("report",))]
+
+
+def _wheel_library(distribution: str) -> str | None:
+    normalized = normalize_name(distribution)
+    for prefix, name in _WHEEL_LIBRARIES.items():
+        if normalized.startswith(prefix + "-cu"):
+            return name
+    return None
+
+
+def _missing(snapshot: Snapshot) -> tuple[str, ...]:
+    missing = []
+    if snapshot.driver.version is None:
+        missing.append("the NVIDIA driver version")
+    if snapshot.driver.cuda_driver_api is None:
+        missing.append("the newest CUDA version the driver supports")
+    if not snapshot.gpus:
+        missing.append("the GPU models")
+    if snapshot.torch.version is None:
+        missing.append("the torch version")
+    if snapshot.torch.status != "absent" and "cuda" not in snapshot.torch.provenance:
+        missing.append("torch's CUDA build")
+    if not snapshot.toolkits:
+        missing.append("the CUDA toolkit (nvcc)")
+    if snapshot.python.version is None:
+        missing.append("the Python version")
+    if snapshot.system.os is None:
+        missing.append("the operating system")
+    if snapshot.system.glibc is None:
+        missing.append("the glibc version")
+    if not snapshot.packages:
+        missing.append("installed packages")
+    return tuple(missing)
+
+
+def _driver_version(value: str | None) -> DriverVersion | None:
+    if not value or len(value.strip()) > 32:
+        return None
+    try:
+        return DriverVersion(value.strip())
+    except ValueError:
+        return None
+
+
+def _version(value: str | None) -> Version | None:
+    if not value or len(value) > 100:
+        return None
+    try:
+        return Version(value)
+    except InvalidVersion:
+        return None

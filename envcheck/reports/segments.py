@@ -1,0 +1,342 @@
+"""Split a pasted report into the pieces envcheck can read.
+
+Users paste any mixture of tool outputs into a bug report, wrapped in markdown fences,
+quoted with "> ", indented as code blocks, with prompts and prose in between. This module
+only finds where each piece starts and ends (one pass over the lines); the parsers next to
+it read the pieces. A piece is a candidate: it counts as recognised only when its parser
+finds at least one fact in it (see `envcheck.reports.build`).
+
+The shapes recognised, with the line that anchors each:
+
+- collect_env: any of its "Key: value" lines ("PyTorch version:", "Is debug build:", ...)
+  or "Collecting environment information...".
+- nvidia-smi-table: table lines ("|...|", "+---+") or a bare "NVIDIA-SMI ... Driver Version:"
+  header; the processes table after a blank spacer line belongs to the same piece.
+- nvidia-smi-xml: from "<?xml", "<!DOCTYPE nvidia_smi_log" or "<nvidia_smi_log" to
+  "</nvidia_smi_log>" (or the next fence, when a paste was cut short).
+- nvidia-smi-L: "GPU 0: <name> (UUID: GPU-...)" lines (collect_env strips the UUID, so a
+  line with one came from nvidia-smi -L itself).
+- nvcc: "nvcc: NVIDIA (R) Cuda compiler driver" or "Cuda compilation tools, release".
+- pip-list: the "Package  Version" header over a dashed rule.
+- pip-freeze: two or more consecutive requirement lines (name==version, name @ url, -e ...);
+  one lone "x==y" line in prose is too weak a signal.
+- conda-list: the "# Name  Version  Build  Channel" header, "# packages in environment at",
+  or the `conda list --export` header.
+- ldd: "libx.so.1 => /path (0x...)" and "libx.so.1 => not found" lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+SegmentKind = Literal[
+    "collect_env",
+    "nvidia-smi-table",
+    "nvidia-smi-xml",
+    "nvidia-smi-L",
+    "nvcc",
+    "pip-list",
+    "pip-freeze",
+    "conda-list",
+    "ldd",
+]
+
+SEGMENT_KINDS: tuple[SegmentKind, ...] = (
+    "collect_env",
+    "nvidia-smi-table",
+    "nvidia-smi-xml",
+    "nvidia-smi-L",
+    "nvcc",
+    "pip-list",
+    "pip-freeze",
+    "conda-list",
+    "ldd",
+)
+
+# Every key collect_env has printed since torch 1.0 (older ones first); "Version of relevant
+# libraries" is a hand-edited spelling seen in pasted reports.
+COLLECT_ENV_KEYS = (
+    "PyTorch version",
+    "Is debug build",
+    "CUDA used to build PyTorch",
+    "ROCM used to build PyTorch",
+    "OS",
+    "GCC version",
+    "Clang version",
+    "CMake version",
+    "Libc version",
+    "Python version",
+    "Python platform",
+    "Is CUDA available",
+    "CUDA runtime version",
+    "CUDA_MODULE_LOADING set to",
+    "GPU models and configuration",
+    "Nvidia driver version",
+    "cuDNN version",
+    "HIP runtime version",
+    "MIOpen runtime version",
+    "Is XNNPACK available",
+    "Is XPU available",
+    "XPU used to build PyTorch",
+    "Intel GPU driver version",
+    "Intel GPU models onboard",
+    "Intel GPU models detected",
+    "Caching allocator config",
+    "CPU",
+    "Versions of relevant libraries",
+    "Version of relevant libraries",
+)
+COLLECT_ENV_KEY = re.compile(
+    r"^\s*(?P<key>" + "|".join(re.escape(key) for key in COLLECT_ENV_KEYS)
+    + r")\s*:\s?(?P<value>.*)$"
+)
+_COLLECT_ENV_START = re.compile(r"^\s*Collecting environment information")
+_GENERIC_KEY = re.compile(r"^\s*[A-Z][A-Za-z0-9_ ./()-]{1,50}:\s")
+_PREFIXED = re.compile(r"^\s*\[(?:pip3?|conda)\]\s")
+_GPU_LINE = re.compile(r"^\s*GPU \d{1,4}:\s")
+_PATH_LINE = re.compile(r"^\s*(?:/|[A-Za-z]:\\)\S")
+
+_QUOTE = re.compile(r"^[ \t]{0,3}(?:>[ \t]?)+")
+_FENCE = re.compile(r"^\s*(?:```|~~~)")
+
+_TABLE_LINE = re.compile(r"^\s*[|+].*[|+]\s*$")
+_SMI_HEADER = re.compile(r"NVIDIA-SMI\s+\d")
+_SMI_L_LINE = re.compile(r"^\s*(?:GPU \d{1,4}: .*\(UUID: |MIG \S+\s+Device\s+\d{1,4}: \(UUID: )")
+_NVCC_START = re.compile(
+    r"^\s*(?:nvcc: NVIDIA \(R\) Cuda compiler driver|Cuda compilation tools, release)"
+)
+_NVCC_LINE = re.compile(
+    r"^\s*(?:nvcc: NVIDIA|Copyright \(c\) \d{4}-\d{4} NVIDIA Corporation|Built on |"
+    r"Cuda compilation tools, release|Build cuda_)"
+)
+LDD_LINE = re.compile(
+    r"^\s*(?P<soname>\S+)\s+=>\s+(?:(?P<missing>not found)|(?P<path>\S*)\s*\(0x[0-9a-fA-F]+\))\s*$"
+)
+_LDD_BARE = re.compile(r"^\s*\S+\s+\(0x[0-9a-fA-F]+\)\s*$")
+_PIP_LIST_HEADER = re.compile(
+    r"^\s*Package\s+Version(?:\s+(?:Location|Editable project location))?\s*$"
+)
+_PIP_LIST_RULE = re.compile(r"^\s*-{3,}(?:\s+-{3,}){1,3}\s*$")
+_CONDA_HEADER = re.compile(
+    r"^\s*#\s*(?:Name\s+Version\s+Build(?:\s+Channel)?|packages in environment at\b|"
+    r"This file may be used to create an environment)"
+)
+_CONDA_ROW = re.compile(r"^\s*(?:[^\s#=]+\s+\S+\s+\S+(?:\s+\S+)?|[^\s#=]+=[^\s=]+=\S+|#.*)\s*$")
+_PIP_LIST_ROW = re.compile(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s+\S+(?:\s+\S.*)?$")
+FREEZE_LINE = re.compile(
+    r"^\s*(?:-e\s+\S+|[A-Za-z0-9][A-Za-z0-9._-]*(?:\[[^\]]*\])?\s*(?:===?\s*\S+|\s@\s+\S+))\s*$"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Segment:
+    kind: SegmentKind
+    lines: tuple[str, ...]
+    """The piece's lines with quote markers removed (fences are never inside a piece)."""
+    first_line: int
+    """1-based line number in the paste, for messages."""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@dataclass(frozen=True)
+class _Lines:
+    text: list[str]
+    fence: list[bool]
+
+
+def clean_lines(text: str) -> tuple[list[str], list[bool]]:
+    """The paste's lines without quote markers or trailing space, and which were fences."""
+    lines: list[str] = []
+    fences: list[bool] = []
+    for raw in text.split("\n"):
+        line = _QUOTE.sub("", raw.replace("\r", "").rstrip())
+        is_fence = bool(_FENCE.match(line))
+        lines.append("" if is_fence else line)
+        fences.append(is_fence)
+    return lines, fences
+
+
+def split_report(text: str) -> list[Segment]:
+    """Candidate pieces, in the order they appear."""
+    lines, fences = clean_lines(text)
+    scanner = _Scanner(_Lines(lines, fences))
+    return scanner.run()
+
+
+class _Scanner:
+    def __init__(self, lines: _Lines) -> None:
+        self._lines = lines.text
+        self._fence = lines.fence
+        self._segments: list[Segment] = []
+        self._steps: tuple[Callable[[int], int | None], ...] = (
+            self._xml,
+            self._table,
+            self._smi_l,
+            self._nvcc,
+            self._ldd,
+            self._collect_env,
+            self._conda,
+            self._pip_list,
+            self._freeze,
+        )
+
+    def run(self) -> list[Segment]:
+        index = 0
+        count = len(self._lines)
+        while index < count:
+            if not self._lines[index].strip():
+                index += 1
+                continue
+            for step in self._steps:
+                end = step(index)
+                if end is not None:
+                    index = end
+                    break
+            else:
+                index += 1
+        return self._segments
+
+    def _emit(self, kind: SegmentKind, start: int, end: int) -> int:
+        self._segments.append(
+            Segment(kind=kind, lines=tuple(self._lines[start:end]), first_line=start + 1)
+        )
+        return end
+
+    def _xml(self, start: int) -> int | None:
+        line = self._lines[start]
+        if "<nvidia_smi_log" not in line and not (
+            line.lstrip().startswith(("<?xml", "<!DOCTYPE nvidia_smi_log"))
+        ):
+            return None
+        end = start
+        while end < len(self._lines) and not self._fence[end]:
+            if "</nvidia_smi_log>" in self._lines[end]:
+                end += 1
+                break
+            end += 1
+        return self._emit("nvidia-smi-xml", start, end)
+
+    def _table(self, start: int) -> int | None:
+        line = self._lines[start]
+        if _SMI_HEADER.search(line) and not _TABLE_LINE.match(line):
+            return self._emit("nvidia-smi-table", start, start + 1)
+        if not _TABLE_LINE.match(line):
+            return None
+        end = start
+        count = len(self._lines)
+        while end < count:
+            if _TABLE_LINE.match(self._lines[end]):
+                end += 1
+                continue
+            # The processes table follows the GPU table after one whitespace-only line.
+            if (
+                not self._lines[end].strip()
+                and not self._fence[end]
+                and end + 1 < count
+                and _TABLE_LINE.match(self._lines[end + 1])
+            ):
+                end += 1
+                continue
+            break
+        return self._emit("nvidia-smi-table", start, end)
+
+    def _smi_l(self, start: int) -> int | None:
+        return self._run_of("nvidia-smi-L", start, _SMI_L_LINE)
+
+    def _nvcc(self, start: int) -> int | None:
+        if not _NVCC_START.match(self._lines[start]):
+            return None
+        end = start + 1
+        while end < len(self._lines) and end - start < 6 and _NVCC_LINE.match(self._lines[end]):
+            end += 1
+        return self._emit("nvcc", start, end)
+
+    def _ldd(self, start: int) -> int | None:
+        if not LDD_LINE.match(self._lines[start]):
+            return None
+        end = start + 1
+        while end < len(self._lines) and (
+            LDD_LINE.match(self._lines[end]) or _LDD_BARE.match(self._lines[end])
+        ):
+            end += 1
+        return self._emit("ldd", start, end)
+
+    def _collect_env(self, start: int) -> int | None:
+        line = self._lines[start]
+        if not (COLLECT_ENV_KEY.match(line) or _COLLECT_ENV_START.match(line)):
+            return None
+        last = start
+        in_cpu = False
+        index = start + 1
+        count = len(self._lines)
+        while index < count and not self._fence[index]:
+            line = self._lines[index]
+            if not line.strip():
+                in_cpu = False
+            elif key := COLLECT_ENV_KEY.match(line):
+                in_cpu = key.group("key") == "CPU"
+                last = index
+            elif in_cpu or _PREFIXED.match(line) or _GPU_LINE.match(line) or _PATH_LINE.match(line):
+                last = index
+            elif self._key_follows(index, 1 if not _GENERIC_KEY.match(line) else 3):
+                # A line wrapped by a mail client or an unknown newer key: kept when a known
+                # key comes right after it.
+                last = index
+            else:
+                break
+            index += 1
+        return self._emit("collect_env", start, last + 1)
+
+    def _key_follows(self, index: int, within: int) -> bool:
+        for ahead in range(index + 1, min(index + 1 + within, len(self._lines))):
+            if COLLECT_ENV_KEY.match(self._lines[ahead]):
+                return True
+            if self._fence[ahead] or not self._lines[ahead].strip():
+                return False
+        return False
+
+    def _conda(self, start: int) -> int | None:
+        if not _CONDA_HEADER.match(self._lines[start]):
+            return None
+        end = start + 1
+        while end < len(self._lines) and _CONDA_ROW.match(self._lines[end]):
+            end += 1
+        return self._emit("conda-list", start, end)
+
+    def _pip_list(self, start: int) -> int | None:
+        if not (
+            _PIP_LIST_HEADER.match(self._lines[start])
+            and start + 1 < len(self._lines)
+            and _PIP_LIST_RULE.match(self._lines[start + 1])
+        ):
+            return None
+        end = start + 2
+        while end < len(self._lines) and _PIP_LIST_ROW.match(self._lines[end]):
+            end += 1
+        return self._emit("pip-list", start, end)
+
+    def _freeze(self, start: int) -> int | None:
+        if not FREEZE_LINE.match(self._lines[start]):
+            return None
+        end = start + 1
+        while end < len(self._lines) and (
+            FREEZE_LINE.match(self._lines[end]) or self._lines[end].lstrip().startswith("#")
+        ):
+            end += 1
+        if end - start < 2:
+            return None
+        return self._emit("pip-freeze", start, end)
+
+    def _run_of(self, kind: SegmentKind, start: int, pattern: re.Pattern[str]) -> int | None:
+        if not pattern.match(self._lines[start]):
+            return None
+        end = start + 1
+        while end < len(self._lines) and pattern.match(self._lines[end]):
+            end += 1
+        return self._emit(kind, start, end)
