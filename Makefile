@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: inspect test lint typecheck unit integration engine bench clean
+.PHONY: doctor inspect test lint typecheck unit integration engine bench clean
 
 # The venv is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
+
+doctor: $(VENV)/.installed
+	$(BIN)/envcheck doctor
 
 inspect: $(VENV)/.installed
 	$(BIN)/envcheck inspect

@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     OK = 0
     INTERNAL = 1
     USAGE = 2
+    FINDINGS = 3
 
 
 class EnvcheckError(Exception):

@@ -47,7 +47,8 @@ class PythonFacts:
 def select_python(host: Host, requested: str | None) -> tuple[str | None, str]:
     """The interpreter to inspect, and why it was chosen."""
     if requested:
-        return requested, "--python"
+        # Relative to where the user typed it, not to the filesystem root.
+        return posixpath.normpath(posixpath.join(host.cwd, requested)), "--python"
     for variable in ("VIRTUAL_ENV", "CONDA_PREFIX"):
         prefix = host.env.get(variable)
         if prefix:

@@ -1,0 +1,95 @@
+"""The Typer application and the options every command shares.
+
+The CLI is the only layer that reads os.environ and the working directory, prints, or
+exits. Heavy modules (rich's renderers, docker, pynvml) are imported inside the commands
+so that `envcheck --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from envcheck import __version__
+from envcheck.host import Host
+
+app = typer.Typer(
+    name="envcheck",
+    help="Will this training job run, here and there, the same way? "
+    "Inspect this machine's NVIDIA driver, GPUs, CUDA stack, Python and torch.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    # Plain help text: rich's help renderer alone costs ~60 ms on every `--help`.
+    rich_markup_mode=None,
+)
+
+state = {"debug": False}
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"envcheck {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks for errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+) -> None:
+    state["debug"] = debug
+
+
+def build_host() -> Host:
+    """The real outside world: this machine, its environment, its clock."""
+    from importlib.resources import files
+
+    from envcheck.adapters.filesystem import RootedFileSystem
+    from envcheck.adapters.nvml import PynvmlNvml
+    from envcheck.adapters.runner import SubprocessRunner
+
+    env = dict(os.environ)
+    cache_root = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Host(
+        env=env,
+        cwd=str(Path.cwd()),
+        fs=RootedFileSystem(Path("/")),
+        runner=SubprocessRunner(),
+        nvml=PynvmlNvml(),
+        clock=lambda: datetime.now(timezone.utc),
+        cache_dir=None if env.get("ENVCHECK_NO_CACHE") else Path(cache_root) / "envcheck",
+        own_python=sys.executable,
+        probe_script=Path(str(files("envcheck.probe") / "envprobe.py")),
+    )
+
+
+def read_text_input(path: str, what: str) -> str:
+    """A file the user named (or `-` for standard input), as text."""
+    from envcheck.errors import UsageError
+
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError as e:
+        raise UsageError(f"{what} {path} does not exist") from e
+    except IsADirectoryError as e:
+        raise UsageError(f"{what} {path} is a folder, not a file") from e
+    except OSError as e:
+        raise UsageError(f"cannot read {what} {path}: {e.strerror or e}") from e
+
+
+def now_utc() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,147 @@
+"""`envcheck doctor`."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from envcheck.cli.app import app, build_host, now_utc, read_text_input
+from envcheck.errors import ExitCode, UsageError
+from envcheck.snapshot import Snapshot
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    github = "github"
+    junit = "junit"
+
+
+def _snapshot_and_missing(
+    *, snapshot_file: str | None, from_report: str | None, python: str | None, deep: bool,
+    timeout: float | None, show_progress: bool,
+) -> tuple[Snapshot, tuple[str, ...]]:
+    from envcheck import __version__
+
+    if snapshot_file is not None and from_report is not None:
+        raise UsageError("--snapshot and --from-report are two sources; give one")
+    if snapshot_file is not None:
+        from envcheck.snapshot import snapshot_from_json
+
+        text = read_text_input(snapshot_file, "--snapshot")
+        return snapshot_from_json(text, origin=snapshot_file), ()
+    if from_report is not None:
+        from envcheck.reports.build import snapshot_from_report
+
+        text = read_text_input(from_report, "--from-report")
+        parsed = snapshot_from_report(text, taken_at=now_utc(), envcheck_version=__version__)
+        return parsed.snapshot, parsed.missing
+    from envcheck.services.inspect import InspectRequest, inspect_environment
+
+    host = build_host()
+    if timeout is not None:
+        host = replace(host, limits=host.limits.capped(timeout))
+    request = InspectRequest(python=python, deep=deep)
+    if not show_progress:
+        return inspect_environment(host, request), ()
+    from envcheck.cli.progress import ProbeProgress
+
+    with ProbeProgress() as reporter:
+        return inspect_environment(host, request, reporter), ()
+
+
+@app.command()
+def doctor(
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="Print {findings, snapshot, ...} as JSON (same as --format json).")] = False,
+    output_format: Annotated[OutputFormat, typer.Option(
+        "--format", help="table (default), json, github (Actions annotations) or junit "
+        "(XML for any CI).")] = OutputFormat.table,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", metavar="FILE",
+        help="Write the chosen format to FILE (atomically) instead of standard output.")] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Warnings count as errors for the exit code.")] = False,
+    snapshot_file: Annotated[str | None, typer.Option(
+        "--snapshot", metavar="FILE",
+        help="Diagnose a saved Snapshot (envcheck inspect --json) instead of this machine.",
+    )] = None,
+    from_report: Annotated[str | None, typer.Option(
+        "--from-report", metavar="FILE",
+        help="Diagnose what a user pasted (collect_env, nvidia-smi, nvcc --version, pip or "
+        "conda lists, ldd; a mixture is fine); - reads standard input.")] = None,
+    error: Annotated[str | None, typer.Option(
+        "--error", metavar="TEXT", help="The error message seen: rank its likely causes "
+        "and confirm or rule out each against the environment.")] = None,
+    error_file: Annotated[str | None, typer.Option(
+        "--error-file", metavar="FILE", help="Like --error, read from FILE.")] = None,
+    plan: Annotated[str | None, typer.Option(
+        "--plan", metavar="SPEC", help="Would this build work here? torch==2.7.1+cu128, "
+        "torch==2.7.1, cu128 or cpu.")] = None,
+    python: Annotated[str | None, typer.Option(
+        "--python", metavar="PATH", help="The interpreter to inspect (default: the active "
+        "environment).")] = None,
+    deep: Annotated[bool, typer.Option(
+        "--deep", help="Import torch (time-limited, cached) to measure CUDA availability.")
+    ] = False,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", min=0.5, metavar="SECONDS", help="Limit for any single outside call.")
+    ] = None,
+    max_temp: Annotated[int, typer.Option(
+        "--max-temp", metavar="C", help="GPU temperature that counts as hot.")] = 85,
+    min_free_disk: Annotated[float, typer.Option(
+        "--min-free-disk", metavar="GIB", help="Free disk below this is a warning.")] = 20.0,
+) -> None:
+    """Diagnose this machine (or a saved Snapshot, or a pasted report): every mismatch with
+    the measured values and a concrete fix. Exit 0 when no errors, 3 when there are."""
+    from envcheck.plan import resolve_plan
+    from envcheck.rules.context import Thresholds
+    from envcheck.services.doctor import DoctorRequest, run_doctor
+
+    if error is not None and error_file is not None:
+        raise UsageError("--error and --error-file are two sources; give one")
+    fmt = OutputFormat.json if json_output else output_format
+    planned = resolve_plan(plan) if plan else None
+    error_text = read_text_input(error_file, "--error-file") if error_file else error
+    snapshot, missing = _snapshot_and_missing(
+        snapshot_file=snapshot_file, from_report=from_report, python=python, deep=deep,
+        timeout=timeout,
+        show_progress=fmt is OutputFormat.table and output is None)
+    thresholds = Thresholds(max_temp_c=max_temp, min_free_disk_gib=min_free_disk)
+    result = run_doctor(DoctorRequest(snapshot=snapshot, error_text=error_text, plan=planned,
+                                      thresholds=thresholds, missing=missing))
+    text: str | None = None
+    if fmt is OutputFormat.json:
+        from envcheck.doctor_output import render_json
+
+        text = render_json(result, strict=strict)
+    elif fmt is OutputFormat.github:
+        from envcheck.doctor_output import render_github
+
+        text = render_github(result)
+    elif fmt is OutputFormat.junit:
+        from envcheck.doctor_output import render_junit
+
+        text = render_junit(result, strict=strict)
+    if text is None:
+        from envcheck.cli.render_doctor import render_doctor
+
+        render_doctor(result, strict=strict)
+    elif output is not None:
+        from envcheck.adapters.filesystem import write_text_atomic
+
+        if output.is_dir():
+            raise UsageError(f"-o {output} is a folder; give a file name")
+        try:
+            write_text_atomic(output, text)
+        except OSError as e:
+            raise UsageError(f"cannot write {output}: {e.strerror or e}") from e
+    else:
+        sys.stdout.write(text)
+    if result.failed(strict=strict):
+        raise typer.Exit(int(ExitCode.FINDINGS))

@@ -1,0 +1,144 @@
+"""The CUDA stack around torch: the toolkit that builds extensions, and library copies that
+shadow the ones torch's wheels ship."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from envcheck.findings import Finding
+from envcheck.rules.context import Thresholds
+from envcheck.rules.facts import parse_version, torch_build
+from envcheck.rules.registry import Rule
+from envcheck.snapshot import CudaLibrary, Snapshot, Toolkit
+
+# Libraries whose duplicate copies change behaviour; the driver's own (cuda, nvidia-ml)
+# come from the driver and are not torch's to choose.
+_SHADOWABLE = frozenset({"cudart", "cudnn", "cublas", "cublasLt", "nccl", "nvjitlink", "nvrtc",
+                         "cufft", "curand", "cusparse", "cusolver"})
+
+
+def build_toolkit(snapshot: Snapshot) -> Toolkit | None:
+    """The toolkit torch.utils.cpp_extension would use: the first one with an nvcc."""
+    return next((t for t in snapshot.toolkits if t.nvcc_version is not None), None)
+
+
+def check_toolkit(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
+    build = torch_build(snapshot)
+    toolkit = build_toolkit(snapshot)
+    if build is None or build.cuda is None or toolkit is None or toolkit.nvcc_version is None:
+        return
+    nvcc, cuda = toolkit.nvcc_version, build.cuda
+    same_minor = (nvcc.major, nvcc.minor) == (cuda.major, cuda.minor)
+    if same_minor:
+        return
+    matching = next((t for t in snapshot.toolkits if t.nvcc_version is not None
+                     and (t.nvcc_version.major, t.nvcc_version.minor)
+                     == (cuda.major, cuda.minor)), None)
+    fix = (f"export CUDA_HOME={matching.path}" if matching else
+           f"install the CUDA {cuda.major}.{cuda.minor} toolkit (or `conda install -c nvidia "
+           f"cuda-nvcc={cuda.major}.{cuda.minor}`) and point CUDA_HOME at it")
+    via = ", ".join(toolkit.sources)
+    if nvcc.major != cuda.major:
+        yield Finding(
+            id="nvcc-major-differs-from-torch-cuda",
+            category="toolkit_torch_cuda_mismatch",
+            severity="error",
+            summary=f"nvcc {nvcc} ({toolkit.path}, via {via}) is CUDA {nvcc.major} but torch "
+                    f"{build.version} is built with CUDA {cuda}",
+            explanation="Extensions compiled against torch (flash-attn, apex, DeepSpeed ops, "
+                        "custom CUDA ops) must use the CUDA major torch was built with; "
+                        "torch.utils.cpp_extension refuses the build ('The detected CUDA "
+                        "version mismatches the version that was used to compile PyTorch').",
+            fix=fix,
+            evidence={"nvcc": str(nvcc), "torch_cuda": str(cuda), "toolkit": toolkit.path},
+        )
+    else:
+        yield Finding(
+            id="nvcc-minor-differs-from-torch-cuda",
+            category="toolkit_torch_cuda_mismatch",
+            severity="warning",
+            summary=f"nvcc {nvcc} ({toolkit.path}) differs from torch {build.version}'s CUDA "
+                    f"{cuda} in the minor version",
+            explanation="torch.utils.cpp_extension builds across minor versions with a "
+                        "warning; most extensions work, but ones that use newer CUDA APIs or "
+                        "architectures may not.",
+            fix=fix,
+            evidence={"nvcc": str(nvcc), "torch_cuda": str(cuda), "toolkit": toolkit.path},
+        )
+
+
+def _knows_toolkit(snapshot: Snapshot) -> bool:
+    build = torch_build(snapshot)
+    return build is not None and (build.cuda is None or build_toolkit(snapshot) is not None)
+
+
+def _version_key(library: CudaLibrary) -> tuple[int, ...]:
+    version = parse_version(library.version or "")
+    return version.release if version else ()
+
+
+def check_shadowing(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
+    by_name: dict[str, list[CudaLibrary]] = defaultdict(list)
+    for library in snapshot.cuda_libraries:
+        if library.name in _SHADOWABLE:
+            by_name[library.name].append(library)
+    torch_is_cuda = snapshot.torch.status == "ok" and snapshot.torch.cuda is not None
+    for name, copies in sorted(by_name.items()):
+        wheel = [c for c in copies if c.origin == "pip"]
+        ahead = [c for c in copies if "LD_LIBRARY_PATH" in c.found_via and c.origin != "pip"]
+        if torch_is_cuda and wheel and ahead:
+            ours = wheel[0]
+            for other in ahead:
+                if other.version is None or ours.version is None:
+                    continue
+                older = _version_key(other) < _version_key(ours)
+                other_major = _version_key(other)[:1] != _version_key(ours)[:1]
+                if not (older or other_major):
+                    continue
+                yield Finding(
+                    id="ld-library-path-shadows-wheel-library",
+                    category="lib_shadowing",
+                    severity="error",
+                    summary=f"LD_LIBRARY_PATH puts {name} {other.version} ({other.path}) "
+                            f"ahead of the {ours.version} that torch's wheels ship "
+                            f"({ours.distribution or ours.path})",
+                    explanation="The dynamic loader searches LD_LIBRARY_PATH before the "
+                                "wheels' own folders, so torch loads the older copy and fails "
+                                "with undefined symbols (for example "
+                                "'__nvJitLinkAddData_12_1') or cuDNN/cuBLAS status errors.",
+                    fix=f"remove {other.path.rsplit('/', 1)[0]} from LD_LIBRARY_PATH for this "
+                        "job (unset LD_LIBRARY_PATH, or set it without the CUDA toolkit's "
+                        "lib64)",
+                    evidence={"library": name, "shadowing": other.path,
+                              "shadowing_version": other.version or "",
+                              "wheel_version": ours.version or ""},
+                )
+        versions = {c.version for c in copies if c.version}
+        system = [c for c in copies if c.origin != "pip"]
+        if not wheel and len(system) > 1 and len({_version_key(c)[:2] for c in system}) > 1:
+            listed = "; ".join(f"{c.version} at {c.path}" for c in system)
+            yield Finding(
+                id="several-system-copies-of-cuda-library",
+                category="lib_shadowing",
+                severity="warning",
+                summary=f"{len(system)} different {name} copies are visible: {listed}",
+                explanation="Which one a program loads depends on LD_LIBRARY_PATH order and the "
+                            "loader cache; two shells can load different versions.",
+                fix="keep one CUDA installation on the loader path (check `ldconfig -p | grep "
+                    f"lib{name}` and LD_LIBRARY_PATH)",
+                evidence={"library": name, "versions": " ".join(sorted(versions))},
+            )
+
+
+def _knows_shadowing(snapshot: Snapshot) -> bool:
+    return snapshot.source != "report" or bool(snapshot.cuda_libraries)
+
+
+RULES = (
+    Rule(id="toolkit-matches-torch", category="toolkit_torch_cuda_mismatch",
+         check=check_toolkit, knows=_knows_toolkit,
+         needs="the CUDA toolkit (nvcc) and torch's CUDA build"),
+    Rule(id="no-shadowed-libraries", category="lib_shadowing", check=check_shadowing,
+         knows=_knows_shadowing, needs="the CUDA libraries visible to the loader"),
+)
