@@ -40,7 +40,8 @@ test: $(VENV)/.installed engine
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
-	$(BIN)/python benchmarks/inspect_vs_collect_env.py
+	$(BIN)/python -m benchmarks.inspect_vs_collect_env
+	$(BIN)/python -m benchmarks.report_parse
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .pytest_cache .ruff_cache

@@ -81,10 +81,8 @@ class SubprocessRunner:
             )
         except FileNotFoundError as e:
             raise CommandNotFoundError(f"{argv[0]} is not installed or not on PATH") from e
-        except PermissionError as e:
-            raise CommandNotFoundError(f"{argv[0]} cannot be executed: {e.strerror}") from e
         except OSError as e:
-            # ENOEXEC and friends: a file that is not a program.
+            # No permission, ENOEXEC (a file that is not a program) and friends.
             raise CommandNotFoundError(f"{argv[0]} cannot be executed: {e.strerror}") from e
         try:
             stdout, stderr = proc.communicate(stdin_text, timeout=timeout)

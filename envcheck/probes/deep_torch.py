@@ -20,13 +20,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
-
 from envcheck import __version__
 from envcheck.adapters.filesystem import write_text_atomic
 from envcheck.host import Host
 from envcheck.probes.python_env import run_probe_script
 from envcheck.snapshot import Provenance, Torch
+from envcheck.versions import version_or_none
 
 _CACHE_SCHEMA = "envcheck.deep-torch/1"
 _KEY_VARIABLES = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "LD_LIBRARY_PATH",
@@ -134,21 +133,12 @@ def apply_deep(torch: Torch, measured: dict[str, Any] | str, *, cached: bool) ->
     return DeepOutcome(torch=merge_deep(torch, measured), cached=cached)
 
 
-def _version(value: object) -> Version | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return Version(value)
-    except InvalidVersion:
-        return None
-
-
 def merge_deep(torch: Torch, deep: Mapping[str, Any]) -> Torch:
     provenance: dict[str, Provenance] = dict(torch.provenance)
     for name in ("version", "cuda", "arch_list", "cuda_available", "device_capabilities"):
         provenance[name] = "measured"
-    cudnn = _version(deep.get("cudnn"))
-    nccl = _version(deep.get("nccl"))
+    cudnn = version_or_none(deep.get("cudnn"))
+    nccl = version_or_none(deep.get("nccl"))
     if cudnn is not None:
         provenance["cudnn"] = "measured"
     if nccl is not None:
@@ -158,8 +148,8 @@ def merge_deep(torch: Torch, deep: Mapping[str, Any]) -> Torch:
         provenance["cuda_error"] = "measured"
     return replace(
         torch,
-        version=_version(deep.get("version")) or torch.version,
-        cuda=_version(deep.get("cuda")),
+        version=version_or_none(deep.get("version")) or torch.version,
+        cuda=version_or_none(deep.get("cuda")),
         cudnn=cudnn or torch.cudnn,
         nccl=nccl or torch.nccl,
         arch_list=tuple(str(a) for a in deep.get("arch_list", ())),

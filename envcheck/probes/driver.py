@@ -16,7 +16,7 @@ from envcheck.errors import CommandNotFoundError, CommandTimeoutError, NvmlError
 from envcheck.host import Host
 from envcheck.parsers.nvidia_smi_xml import parse_nvidia_smi_xml
 from envcheck.parsers.proc_driver_version import parse_proc_driver_version
-from envcheck.snapshot import Driver, DriverVersion, Gpu, GpuProcess
+from envcheck.snapshot import Driver, DriverSource, DriverVersion, Gpu, GpuProcess
 from envcheck.throttle import throttle_names
 
 PROC_VERSION = "/proc/driver/nvidia/version"
@@ -46,7 +46,7 @@ def probe_driver(host: Host) -> DriverFacts:
     return DriverFacts(
         driver=Driver(
             status="ok",
-            version=_version_or_none(reading.driver_version),
+            version=_driver_version_or_none(reading.driver_version),
             cuda_driver_api=(
                 cuda_version_from_nvml(reading.cuda_driver_version)
                 if reading.cuda_driver_version
@@ -96,7 +96,7 @@ def _mib(value: int | None) -> int | None:
     return value // _MIB if value is not None else None
 
 
-def _version_or_none(text: str) -> DriverVersion | None:
+def _driver_version_or_none(text: str) -> DriverVersion | None:
     try:
         return DriverVersion(text.strip())
     except ValueError:
@@ -154,14 +154,15 @@ def _without_nvml(
         )
     if error.name in _ABSENT_CODES or error.name == "NVML_BINDING_MISSING":
         return _fallback_to_smi(host, error, kernel_module, proc_problem)
+    return _broken(f"NVML failed to start: {error.message}", error=error,
+                   kernel_module=kernel_module, source="nvml")
+
+
+def _broken(detail: str, *, error: NvmlError, kernel_module: DriverVersion | None,
+            source: DriverSource) -> DriverFacts:
     return DriverFacts(
-        driver=Driver(
-            status="error",
-            detail=f"NVML failed to start: {error.message}",
-            kernel_module_version=kernel_module,
-            source="nvml",
-            error_code=error.name,
-        ),
+        driver=Driver(status="error", detail=detail, kernel_module_version=kernel_module,
+                      source=source, error_code=error.name),
         gpus=(),
     )
 
@@ -176,40 +177,17 @@ def _fallback_to_smi(
     except CommandNotFoundError:
         return _from_proc_only(error, kernel_module, proc_problem)
     except CommandTimeoutError as e:
-        return DriverFacts(
-            driver=Driver(
-                status="error",
-                detail=f"NVML could not be loaded and {e.message}",
-                kernel_module_version=kernel_module,
-                source="nvidia-smi",
-                error_code=error.name,
-            ),
-            gpus=(),
-        )
+        return _broken(f"NVML could not be loaded and {e.message}", error=error,
+                       kernel_module=kernel_module, source="nvidia-smi")
     if not result.ok:
-        return DriverFacts(
-            driver=Driver(
-                status="error",
-                detail=f"NVML could not be loaded and {result.describe_failure()}",
-                kernel_module_version=kernel_module,
-                source="nvidia-smi",
-                error_code=error.name,
-            ),
-            gpus=(),
-        )
+        return _broken(f"NVML could not be loaded and {result.describe_failure()}",
+                       error=error, kernel_module=kernel_module, source="nvidia-smi")
     try:
         report = parse_nvidia_smi_xml(result.stdout)
     except ParseError as e:
-        return DriverFacts(
-            driver=Driver(
-                status="error",
-                detail=f"NVML could not be loaded and nvidia-smi -q -x printed no usable XML: {e}",
-                kernel_module_version=kernel_module,
-                source="nvidia-smi",
-                error_code=error.name,
-            ),
-            gpus=(),
-        )
+        return _broken(
+            f"NVML could not be loaded and nvidia-smi -q -x printed no usable XML: {e}",
+            error=error, kernel_module=kernel_module, source="nvidia-smi")
     return DriverFacts(
         driver=Driver(
             status="ok",
@@ -227,11 +205,7 @@ def _from_proc_only(
     error: NvmlError, kernel_module: DriverVersion | None, proc_problem: str | None
 ) -> DriverFacts:
     if proc_problem is not None:
-        return DriverFacts(
-            driver=Driver(status="error", detail=proc_problem, source="proc",
-                          error_code=error.name),
-            gpus=(),
-        )
+        return _broken(proc_problem, error=error, kernel_module=None, source="proc")
     if kernel_module is None:
         return DriverFacts(
             driver=Driver(

@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envcheck.errors import CommandNotFoundError, CommandTimeoutError
 from envcheck.host import Host
 from envcheck.parsers.ldconfig import identify_cuda_library
 from envcheck.probes.toolkits import which
 from envcheck.snapshot import LibraryFoundVia, Package, Provenance, PythonEnv, Torch
+from envcheck.versions import version_or_none
 
 PROBE_SCHEMA = "envcheck.envprobe/1"
 
@@ -120,22 +121,13 @@ def run_probe_script(
     return report
 
 
-def _version(value: object) -> Version | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return Version(value)
-    except InvalidVersion:
-        return None
-
-
 def facts_from_probe_report(report: Mapping[str, Any], *, selected_by: str) -> PythonFacts:
     py = report.get("python") or {}
     kind = py.get("kind")
     python = PythonEnv(
         status="ok",
         executable=py.get("executable"),
-        version=_version(py.get("version")),
+        version=version_or_none(py.get("version")),
         implementation=py.get("implementation"),
         platform=py.get("platform"),
         prefix=py.get("prefix"),
@@ -185,7 +177,7 @@ def _wheel_version(libraries: list[RawLibrary], prefixes: tuple[str, ...]) -> Ve
     for library in libraries:
         name = (library.distribution or "").lower().replace("_", "-")
         if library.via == "wheel" and name.startswith(prefixes):
-            return _version(library.distribution_version)
+            return version_or_none(library.distribution_version)
     return None
 
 
@@ -197,7 +189,7 @@ def _bundled_version(libraries: list[RawLibrary], short_name: str) -> Version | 
             continue
         identity = identify_cuda_library(posixpath.basename(library.path))
         if identity is not None and identity[0] == short_name and identity[1]:
-            return _version(identity[1])
+            return version_or_none(identity[1])
     return None
 
 
@@ -221,8 +213,8 @@ def torch_from_probe(raw: Mapping[str, Any], libraries: list[RawLibrary]) -> Tor
     return Torch(
         status="ok",
         detail=detail,
-        version=_version(raw.get("version") or raw.get("distribution_version")),
-        cuda=_version(raw.get("cuda")),
+        version=version_or_none(raw.get("version") or raw.get("distribution_version")),
+        cuda=version_or_none(raw.get("cuda")),
         hip=raw.get("hip"),
         cudnn=cudnn,
         nccl=nccl,
