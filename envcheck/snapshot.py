@@ -49,7 +49,8 @@ Provenance = Literal["measured", "derived"]
 """measured: observed by running the thing (torch imported); derived: read from files."""
 
 DiskRole = Literal["cwd", "home", "hf_cache", "tmp", "shm"]
-SnapshotSource = Literal["host", "container", "report"]
+SnapshotSource = Literal["host", "container", "report", "profile"]
+"""profile: synthesized from a saved hardware profile and a lockfile, for gating."""
 DriverSource = Literal["nvml", "proc", "nvidia-smi", "report"]
 ToolkitSource = Literal["PATH", "CUDA_HOME", "CUDA_PATH", "default"]
 LibraryOrigin = Literal["system", "pip", "conda"]

@@ -26,7 +26,7 @@ def render_doctor(result: DoctorResult, *, strict: bool, console: Console | None
 
     snapshot = result.snapshot
     where = {"host": "this machine", "container": "this container",
-             "report": "the pasted report"}[snapshot.source]
+             "report": "the pasted report", "profile": "the profile"}[snapshot.source]
     title = f"envcheck doctor: {where}"
     if result.plan is not None:
         title += f", planning {result.plan.label}"

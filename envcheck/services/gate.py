@@ -1,0 +1,112 @@
+"""Gating a lock against the machines it must run on, before anything is installed.
+
+A profile (driver, GPUs, runtime) and the lock's pinned torch build become a Snapshot of
+"this lock on that machine"; the doctor's rules judge it, so `envcheck lock` and
+`envcheck check-lock` print exactly the findings `envcheck doctor` would print there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from envcheck import __version__
+from envcheck.findings import Finding
+from envcheck.knowledge.torch_tables import find_variant
+from envcheck.lockfile_model import Lockfile
+from envcheck.project_model import Profile, Target
+from envcheck.rules import run_rules
+from envcheck.snapshot import (
+    Driver,
+    Gpu,
+    Package,
+    Provenance,
+    PythonEnv,
+    Snapshot,
+    System,
+    Torch,
+)
+from envcheck.versions import version_or_none
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfileVerdict:
+    profile: str
+    findings: tuple[Finding, ...]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+
+def locked_version(lock: Lockfile, name: str) -> str | None:
+    wanted = canonicalize_name(name)
+    return next((p.version for p in lock.packages if canonicalize_name(p.name) == wanted), None)
+
+
+def _cudnn_from_lock(lock: Lockfile) -> Version | None:
+    for package in lock.packages:
+        if canonicalize_name(package.name).startswith("nvidia-cudnn"):
+            return version_or_none(package.version)
+    return None
+
+
+def torch_from_lock(lock: Lockfile) -> Torch:
+    """The pinned torch build, its facts from the lock and the knowledge tables."""
+    text = locked_version(lock, "torch")
+    if text is None:
+        return Torch(status="absent", detail="the lock pins no torch")
+    version = version_or_none(text)
+    if version is None:
+        return Torch(status="error", detail=f"the lock pins torch {text!r}, not a version")
+    found = find_variant(version)
+    derived: Provenance = "derived"
+    if found is None:
+        return Torch(status="ok", version=version, detail="not in envcheck's knowledge",
+                     provenance={"version": derived})
+    _release, variant = found
+    cudnn = _cudnn_from_lock(lock) or variant.cudnn
+    provenance: dict[str, Provenance] = {"version": derived, "cuda": derived}
+    if variant.arch_list:
+        provenance["arch_list"] = derived
+    return Torch(status="ok", version=version, cuda=variant.cuda, cudnn=cudnn,
+                 arch_list=variant.arch_list, provenance=provenance,
+                 detail=f"pinned by the lock ({variant.name} build)")
+
+
+def snapshot_for(profile: Profile, target: Target, lock: Lockfile) -> Snapshot:
+    gpus: list[Gpu] = []
+    for entry in profile.gpus:
+        for _ in range(entry.count):
+            gpus.append(Gpu(index=len(gpus), name=entry.name or f"sm_{entry.compute_capability}",
+                            compute_capability=entry.compute_capability,
+                            memory_total_mib=entry.memory_mib))
+    packages = tuple(Package(name=p.name, version=p.version) for p in lock.packages)
+    arch = target.platform.split("/", 1)[1]
+    return Snapshot(
+        envcheck_version=__version__,
+        taken_at="",
+        source="profile",
+        system=System(os=profile.os, glibc=profile.glibc, arch=arch),
+        driver=Driver(status="ok", version=profile.driver,
+                      cuda_driver_api=profile.cuda_driver_api, source="report"),
+        gpus=tuple(gpus),
+        python=PythonEnv(status="ok", version=Version(target.python),
+                         platform=f"linux-{arch}", implementation="CPython"),
+        torch=torch_from_lock(lock),
+        packages=packages,
+    )
+
+
+def gate(lock: Lockfile, target: Target, profiles: Mapping[str, Profile]
+         ) -> tuple[ProfileVerdict, ...]:
+    """The doctor's findings for this lock on each profile the target names."""
+    verdicts = []
+    for name in target.profiles:
+        profile = profiles[name]
+        verdicts.append(ProfileVerdict(profile=name,
+                                       findings=run_rules(snapshot_for(profile, target, lock))))
+    return tuple(verdicts)
