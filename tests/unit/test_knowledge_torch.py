@@ -136,6 +136,87 @@ def test_release_md_variants_of_2_3() -> None:
     assert cu118.arch_list == ()  # not measured: download.pytorch.org is out of reach
 
 
+def _names(version: str) -> list[str]:
+    release = find_release(Version(version))
+    assert release is not None
+    return [variant.name for variant in release.variants]
+
+
+def test_download_pytorch_org_variants_from_the_previous_versions_page() -> None:
+    # PyTorchKR/pytorch.kr _get_started/previous-versions.md @1c9bf47 (a copy of
+    # pytorch.org/get-started/previous-versions): the "Linux and Windows" pip commands of each
+    # release, --index-url https://download.pytorch.org/whl/<variant>.
+    assert _names("2.4.1") == ["cu118", "cu121", "cu124", "cpu"]
+    assert _names("2.5.1") == ["cu118", "cu121", "cu124", "cpu"]
+    assert _names("2.6.0") == ["cu118", "cu124", "cu126", "cpu"]
+    assert _names("2.7.1") == ["cu118", "cu126", "cu128", "cpu"]
+    assert _names("2.8.0") == ["cu126", "cu128", "cu129", "cpu"]
+    assert _names("2.9.1") == ["cu126", "cu128", "cu130", "cpu"]
+    assert _names("2.11.0") == ["cu126", "cu128", "cu130", "cpu"]
+    assert _names("2.12.1") == ["cu126", "cu130", "cu132", "cpu"]
+    found = find_variant(Version("2.7.1+cu118"))
+    assert found is not None
+    release, cu118 = found
+    assert release.pypi_default == "cu126"  # adding variants leaves PyPI's default alone
+    assert cu118.cuda == Version("11.8")
+    # The page names builds only: no cuDNN and no arch list is claimed for them.
+    assert cu118.cudnn is None
+    assert cu118.arch_list == ()
+
+
+def test_cpu_builds_of_older_releases_from_pytorch_github_io() -> None:
+    # pytorch/pytorch.github.io _get_started/previous-versions.md @e3f009bb: "# CPU only" pip
+    # commands for v1.13.0 to v2.3.1, index https://download.pytorch.org/whl/cpu.
+    for version in ("1.13.1+cpu", "2.0.1+cpu", "2.3.1+cpu"):
+        found = find_variant(Version(version))
+        assert found is not None, version
+        assert found[1].name == "cpu"
+        assert found[1].cuda is None
+    assert _names("1.13.0") == ["cu116", "cu117", "cpu"]
+
+
+def test_release_md_rows_for_2_13_and_2_14() -> None:
+    # pytorch/pytorch PR #187075 (2.13: CUDA 12.6 CUDNN 9.10.2.21, 13.0 and 13.2 CUDNN 9.20.0.48)
+    # and PR #194367 (2.14 from release/2.14: 12.6 CUDNN 9.10.2.21, 13.0 and 13.2 9.24.0.43).
+    assert _names("2.13.0") == ["cu126", "cu130", "cu132", "cpu"]
+    assert _names("2.14.1") == ["cu126", "cu130", "cu132"]
+    release = find_release(Version("2.14.1"))
+    assert release is not None
+    assert release.pypi_default == "cu130"
+    cu132 = variant_for_cuda(release, Version("13.2"))
+    assert cu132 is not None
+    assert cu132.cudnn == Version("9.24.0.43")
+    assert cu132.arch_list == ()
+    cu126 = find_variant(Version("2.13.0+cu126"))
+    assert cu126 is not None
+    assert cu126[1].cudnn == Version("9.10.2.21")
+
+
+def test_variants_are_ordered_by_cuda_with_cpu_last() -> None:
+    for release in torch_releases():
+        cuda = [variant.cuda for variant in release.variants if variant.cuda is not None]
+        assert cuda == sorted(cuda), release.version
+        names = [variant.name for variant in release.variants]
+        if "cpu" in names:
+            assert names[-1] == "cpu", release.version
+
+
+def test_page_only_variants_claim_no_cudnn_or_arch_list() -> None:
+    # The previous-versions pages list pip commands; a cuDNN or an arch list on a variant that
+    # cites only them would be invented.
+    pages = {"pytorch-previous-versions", "pytorchkr-previous-versions",
+             "pytorch-published-versions"}
+    document = raw_document()
+    checked = 0
+    for release in document["release"]:
+        for variant in release["variant"]:
+            if set(variant["sources"]) <= pages:
+                checked += 1
+                assert "cudnn" not in variant, (release["version"], variant["name"])
+                assert not variant.get("arch_list"), (release["version"], variant["name"])
+    assert checked > 0
+
+
 # --- lookups ---------------------------------------------------------------------------------
 
 
