@@ -121,7 +121,19 @@ def write_text_atomic(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        # NamedTemporaryFile makes the file 0600; the result should look like any file
+        # written in place: the old file's mode, or the default the umask gives.
+        Path(handle.name).chmod(_mode_for(path))
         Path(handle.name).replace(path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
