@@ -56,12 +56,19 @@ def likely_causes(causes: tuple[CauseAssessment, ...],
 
 def _assess(category: Category, snapshot: Snapshot, findings: tuple[Finding, ...],
             signature_ids: tuple[str, ...]) -> CauseAssessment:
-    confirming = [f for f in findings
-                  if f.category == category and f.severity in ("error", "warning")]
+    confirming = [f for f in findings if f.category == category and f.severity == "error"]
     if confirming:
         return CauseAssessment(category=category, verdict="confirmed",
                                reason=confirming[0].summary, signatures=signature_ids,
                                finding_ids=tuple(f.id for f in confirming))
+    # A warning is a risk, not the proof that it caused this error (an nvcc one minor
+    # version off does not make a prebuilt wheel lack kernels): possible, never ruled out.
+    warning = [f for f in findings if f.category == category and f.severity == "warning"]
+    if warning:
+        return CauseAssessment(category=category, verdict="possible",
+                               reason=f"a risk, not a proven cause: {warning[0].summary}",
+                               signatures=signature_ids,
+                               finding_ids=tuple(f.id for f in warning))
     rules = [r for r in RULES if r.category == category]
     if not rules:
         return CauseAssessment(

@@ -24,7 +24,7 @@ class OutputFormat(str, Enum):
 
 def _snapshot_and_missing(
     *, snapshot_file: str | None, from_report: str | None, python: str | None, deep: bool,
-    timeout: float | None, show_progress: bool,
+    timeout: float | None, show_progress: bool, error_text: str | None = None,
 ) -> tuple[Snapshot, tuple[str, ...]]:
     from envcheck import __version__
 
@@ -39,6 +39,10 @@ def _snapshot_and_missing(
         from envcheck.reports.build import snapshot_from_report
 
         text = read_text_input(from_report, "--from-report")
+        if error_text:
+            # The error output belongs to the same machine: torch's messages in it carry
+            # facts (a GPU's capability, the arch list, the driver's CUDA version).
+            text = f"{text}\n{error_text}"
         parsed = snapshot_from_report(text, taken_at=now_utc(), envcheck_version=__version__)
         return parsed.snapshot, parsed.missing
     from envcheck.services.inspect import InspectRequest, inspect_environment
@@ -110,7 +114,7 @@ def doctor(
     error_text = read_text_input(error_file, "--error-file") if error_file else error
     snapshot, missing = _snapshot_and_missing(
         snapshot_file=snapshot_file, from_report=from_report, python=python, deep=deep,
-        timeout=timeout,
+        timeout=timeout, error_text=error_text,
         show_progress=fmt is OutputFormat.table and output is None)
     thresholds = Thresholds(max_temp_c=max_temp, min_free_disk_gib=min_free_disk)
     result = run_doctor(DoctorRequest(snapshot=snapshot, error_text=error_text, plan=planned,

@@ -27,6 +27,12 @@ collect_env's "cuDNN version" is the system's libcudnn (found by ldconfig), whic
 of torch do not use; it becomes `torch.cudnn` only when every candidate file names the same
 full version, with provenance "derived", and each candidate is also a CudaLibrary.
 
+Facts scattered through prose, tracebacks and logs (torch's warnings, REPL sessions, pip and
+apt logs, LD_LIBRARY_PATH, ...) are read line by line (envcheck.reports.line_facts) and fill
+what the blocks leave unknown (envcheck.reports.line_merge says in which order). A message from
+the error-signature table counts as recognised but adds no fact: a paste that is only a
+traceback can still be diagnosed with `--error`, every fact unknown.
+
 Each recognised piece is recorded as a ProbeRun named "report:<format>" (seconds 0.0) so
 the snapshot shows what the report contained.
 """
@@ -41,6 +47,7 @@ from typing import TypeVar
 from packaging.version import InvalidVersion, Version
 
 from envcheck.errors import ParseError
+from envcheck.knowledge.signatures import match_error
 from envcheck.parsers.ldconfig import identify_cuda_library
 from envcheck.parsers.nvcc_version import parse_nvcc_version
 from envcheck.parsers.nvidia_smi_xml import SmiReport, parse_nvidia_smi_xml
@@ -53,6 +60,21 @@ from envcheck.reports.collect_env import (
     parse_collect_env,
 )
 from envcheck.reports.ldd import LddEntry, parse_ldd
+from envcheck.reports.line_facts import LineFacts, Reader, read_lines
+from envcheck.reports.line_merge import (
+    LineEvidence,
+    installed_packages,
+    ld_library_dirs,
+    library_at,
+    merge_driver,
+    merge_gpus,
+    merge_libraries,
+    merge_python,
+    merge_system,
+    merge_toolkits,
+    merge_torch,
+    torch_came_from_pip,
+)
 from envcheck.reports.nvidia_smi_table import (
     TRUNCATED,
     SmiTable,
@@ -68,7 +90,7 @@ from envcheck.reports.package_lists import (
     parse_pip_list,
     parse_requirement_line,
 )
-from envcheck.reports.segments import Segment, SegmentKind, split_report
+from envcheck.reports.segments import LINE_READERS, Segment, SegmentKind, split_report
 from envcheck.snapshot import (
     CudaLibrary,
     Driver,
@@ -98,6 +120,12 @@ UNDERSTOOD_FORMATS = (
     "pip freeze",
     "conda list",
     "ldd",
+    "torch's warnings and errors",
+    "Python REPL sessions",
+    "pip and apt logs",
+    "LD_LIBRARY_PATH",
+    "/proc/driver/nvidia/version",
+    "known error messages",
 )
 
 _PYTHON_VERSION = re.compile(r"^(\d{1,2}\.\d{1,3}(?:\.\d{1,4})?)")
@@ -142,10 +170,11 @@ class ReportSnapshot:
 
 
 def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> ReportSnapshot:
-    """Read every recognised piece of `text`; raise ParseError when none holds a fact."""
+    """Read every recognised piece of `text`; raise ParseError when nothing is recognised."""
     facts = _Facts()
     for segment in split_report(text):
         _READERS[segment.kind](facts, segment)
+    _read_error_messages(facts, text)
     if not facts.recognised:
         problems = "".join(f"\n  {run.detail}" for run in facts.probes if run.status == "error")
         raise ParseError(
@@ -178,6 +207,7 @@ class _Facts:
     pip: list[Package] = field(default_factory=list)
     conda: list[CondaPackage] = field(default_factory=list)
     ldd: list[LddEntry] = field(default_factory=list)
+    lines: list[tuple[SegmentKind, LineFacts]] = field(default_factory=list)
 
     def found(self, segment: Segment, detail: str, *, status: str = "ok") -> None:
         self.recognised.append(segment.kind)
@@ -191,18 +221,25 @@ class _Facts:
 
     def snapshot(self, *, taken_at: str, envcheck_version: str) -> Snapshot:
         collect_env = _merge_collect_env(self.collect_env)
-        packages = self._packages(collect_env)
+        evidence = LineEvidence(tuple(self.lines))
+        packages = self._packages(collect_env, installed_packages(evidence))
+        torch = merge_torch(_torch(collect_env, packages, self.conda), evidence,
+                            from_collect_env=bool(collect_env
+                                                  and "PyTorch version" in collect_env.fields))
+        libraries = merge_libraries(
+            self._libraries(collect_env, packages, ld_library_dirs(evidence.ld_library_path)),
+            evidence, torch, torch_came_from_pip(torch, packages, evidence))
         return Snapshot(
             envcheck_version=envcheck_version,
             taken_at=taken_at,
             source="report",
-            system=_system(collect_env),
-            driver=self._driver(collect_env),
-            gpus=self._gpus(collect_env),
-            toolkits=self._toolkits(collect_env),
-            cuda_libraries=self._libraries(collect_env, packages),
-            python=self._python(collect_env),
-            torch=_torch(collect_env, packages, self.conda),
+            system=merge_system(_system(collect_env), evidence),
+            driver=merge_driver(self._driver(collect_env), evidence),
+            gpus=merge_gpus(self._gpus(collect_env), evidence),
+            toolkits=merge_toolkits(self._toolkits(collect_env), evidence),
+            cuda_libraries=libraries,
+            python=merge_python(self._python(collect_env), evidence),
+            torch=torch,
             packages=tuple(sorted(packages, key=lambda p: normalize_name(p.name))),
             probes=tuple(self.probes),
         )
@@ -267,14 +304,14 @@ class _Facts:
             unique.setdefault((toolkit.nvcc_version, toolkit.nvcc_build), toolkit)
         return tuple(unique.values())
 
-    def _libraries(self, collect_env: CollectEnvReport | None,
-                   packages: list[Package]) -> tuple[CudaLibrary, ...]:
+    def _libraries(self, collect_env: CollectEnvReport | None, packages: list[Package],
+                   ld_dirs: frozenset[str]) -> tuple[CudaLibrary, ...]:
         libraries: list[CudaLibrary] = []
         for path in cudnn_candidates(collect_env) if collect_env else []:
             libraries.extend(_system_library(path, path))
         for entry in self.ldd:
-            if entry.path:
-                libraries.extend(_system_library(entry.soname, entry.path))
+            if entry.path and _system_library(entry.soname, entry.path):
+                libraries.append(library_at(entry.path, ld_dirs))
         for package in packages:
             name = _wheel_library(package.name)
             if name:
@@ -300,7 +337,8 @@ class _Facts:
                                      detail="from the report: conda list")
         return PythonEnv(status="unknown", detail=NOT_IN_REPORT)
 
-    def _packages(self, collect_env: CollectEnvReport | None) -> list[Package]:
+    def _packages(self, collect_env: CollectEnvReport | None,
+                  logged: list[Package]) -> list[Package]:
         candidates: list[Package] = list(self.pip)
         if collect_env:
             candidates += [p for p in map(parse_requirement_line, collect_env.pip_lines) if p]
@@ -309,6 +347,7 @@ class _Facts:
                 for row in map(parse_conda_row, collect_env.conda_lines) if row
             ]
         candidates += [Package(name=row.name, version=row.version) for row in self.conda]
+        candidates += logged
         unique: dict[str, Package] = {}
         for package in candidates:
             unique.setdefault(normalize_name(package.name), package)
@@ -389,6 +428,25 @@ def _read_ldd(facts: _Facts, segment: Segment) -> None:
         facts.found(segment, f"{len(entries)} libraries resolved")
 
 
+def _read_line_facts(reader: Reader) -> Callable[[_Facts, Segment], None]:
+    def read(facts: _Facts, segment: Segment) -> None:
+        found = read_lines(reader, segment.lines)
+        if found is not None:
+            facts.lines.append((segment.kind, found))
+            facts.found(segment, segment.lines[0].strip()[:120])
+
+    return read
+
+
+def _read_error_messages(facts: _Facts, text: str) -> None:
+    """A message from the error-signature table is recognised even in a paste without any
+    other fact, so that `--error` can still be judged; it adds no environment fact."""
+    for match in match_error(text):
+        line = text.count("\n", 0, max(text.find(match.matched_text), 0)) + 1
+        segment = Segment(kind="error-message", lines=(match.matched_text,), first_line=line)
+        facts.found(segment, f"known error message ({match.signature.id})")
+
+
 _READERS: dict[SegmentKind, Callable[[_Facts, Segment], None]] = {
     "collect_env": _read_collect_env,
     "nvidia-smi-table": _read_table,
@@ -399,6 +457,7 @@ _READERS: dict[SegmentKind, Callable[[_Facts, Segment], None]] = {
     "pip-freeze": _read_packages(parse_pip_freeze),
     "conda-list": _read_conda,
     "ldd": _read_ldd,
+    **{kind: _read_line_facts(reader) for kind, reader in LINE_READERS},
 }
 
 

@@ -23,6 +23,10 @@ The shapes recognised, with the line that anchors each:
 - conda-list: the "# Name  Version  Build  Channel" header, "# packages in environment at",
   or the `conda list --export` header.
 - ldd: "libx.so.1 => /path (0x...)" and "libx.so.1 => not found" lines.
+
+After the blocks, a second pass (`find_line_facts`) finds the line-level facts of
+envcheck.reports.line_facts (torch's messages, REPL output, pip and apt logs, ...) on every
+line, inside blocks too; each reader of LINE_READERS says which lines it uses.
 """
 
 from __future__ import annotations
@@ -30,7 +34,31 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
+
+from envcheck.reports.install_logs import (
+    read_debian_packages,
+    read_pip_command,
+    read_pip_log,
+    read_pip_show,
+    read_torch_mention,
+    read_wheel_file,
+)
+from envcheck.reports.line_facts import Reader
+from envcheck.reports.package_lists import normalize_name, parse_requirement_line
+from envcheck.reports.shell_output import (
+    read_glibc_version,
+    read_issue_template,
+    read_ld_library_path,
+    read_loader_error,
+    read_nccl_tests,
+    read_nvml_error,
+    read_os_release,
+    read_proc_driver_version,
+    read_python_banner,
+    read_python_path,
+)
+from envcheck.reports.torch_output import read_torch_message, read_torch_repl
 
 SegmentKind = Literal[
     "collect_env",
@@ -42,18 +70,50 @@ SegmentKind = Literal[
     "pip-freeze",
     "conda-list",
     "ldd",
+    # Line-level facts (envcheck.reports.line_facts), found anywhere in the paste.
+    "torch-message",
+    "torch-repl",
+    "python-banner",
+    "glibc-version",
+    "os-release",
+    "ld-library-path",
+    "proc-driver-version",
+    "nvml-error",
+    "loader-error",
+    "nccl-tests",
+    "python-path",
+    "issue-template",
+    "pip-command",
+    "pip-log",
+    "wheel-file",
+    "pip-show",
+    "debian-packages",
+    "torch-mention",
+    # A message from envcheck's error-signature table (envcheck.reports.build).
+    "error-message",
 ]
 
-SEGMENT_KINDS: tuple[SegmentKind, ...] = (
-    "collect_env",
-    "nvidia-smi-table",
-    "nvidia-smi-xml",
-    "nvidia-smi-L",
-    "nvcc",
-    "pip-list",
-    "pip-freeze",
-    "conda-list",
-    "ldd",
+SEGMENT_KINDS: tuple[SegmentKind, ...] = get_args(SegmentKind)
+
+LINE_READERS: tuple[tuple[SegmentKind, Reader], ...] = (
+    ("torch-message", read_torch_message),
+    ("torch-repl", read_torch_repl),
+    ("python-banner", read_python_banner),
+    ("glibc-version", read_glibc_version),
+    ("os-release", read_os_release),
+    ("ld-library-path", read_ld_library_path),
+    ("proc-driver-version", read_proc_driver_version),
+    ("nvml-error", read_nvml_error),
+    ("loader-error", read_loader_error),
+    ("nccl-tests", read_nccl_tests),
+    ("python-path", read_python_path),
+    ("issue-template", read_issue_template),
+    ("pip-command", read_pip_command),
+    ("pip-log", read_pip_log),
+    ("wheel-file", read_wheel_file),
+    ("pip-show", read_pip_show),
+    ("debian-packages", read_debian_packages),
+    ("torch-mention", read_torch_mention),
 )
 
 # Every key collect_env has printed since torch 1.0 (older ones first); "Version of relevant
@@ -163,10 +223,31 @@ def clean_lines(text: str) -> tuple[list[str], list[bool]]:
 
 
 def split_report(text: str) -> list[Segment]:
-    """Candidate pieces, in the order they appear."""
+    """Candidate pieces, in the order they appear: the blocks, then the line-level facts
+    (which may lie inside a block)."""
     lines, fences = clean_lines(text)
     scanner = _Scanner(_Lines(lines, fences))
-    return scanner.run()
+    return scanner.run() + find_line_facts(lines)
+
+
+def find_line_facts(lines: list[str]) -> list[Segment]:
+    """Every line (or short run of lines) one of LINE_READERS recognises, in order."""
+    found: list[Segment] = []
+    resume = dict.fromkeys((kind for kind, _ in LINE_READERS), 0)
+    for index, line in enumerate(lines):
+        if not line.strip() or len(line) > 20_000:
+            continue
+        for kind, reader in LINE_READERS:
+            if index < resume[kind]:
+                continue
+            read = reader(lines, index)
+            if read is None:
+                continue
+            used = max(read[0], 1)
+            resume[kind] = index + used
+            found.append(Segment(kind=kind, lines=tuple(lines[index:index + used]),
+                                 first_line=index + 1))
+    return found
 
 
 class _Scanner:
@@ -330,6 +411,12 @@ class _Scanner:
         ):
             end += 1
         if end - start < 2:
+            return None
+        # pip freeze names each distribution once; "torch==1.0.0", "torch==1.0.1", ... is a
+        # resolver's list of the versions that exist (uv: "only the following versions").
+        packages = [parse_requirement_line(line) for line in self._lines[start:end]]
+        names = [normalize_name(p.name) for p in packages if p is not None]
+        if len(names) != len(set(names)):
             return None
         return self._emit("pip-freeze", start, end)
 

@@ -64,43 +64,79 @@ def _knows_cpu_only(snapshot: Snapshot) -> bool:
             and snapshot.driver.status in ("ok", "absent"))
 
 
-def check_arch(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
+def _compiled_for(snapshot: Snapshot) -> tuple[str, tuple[str, ...], str] | None:
+    """(what, arch list, where the list came from) of the CUDA code torch carries.
+
+    torch prints its arch list (the "not compatible" warning) only for CUDA builds, so a
+    measured list counts even when the report names neither torch's version nor its CUDA."""
     build = torch_build(snapshot)
-    if build is None or build.cuda is None or not build.arch_list:
+    torch = snapshot.torch
+    if build is not None:
+        if build.arch_list and (build.cuda is not None or build.arch_source == "measured"):
+            return f"torch {build.version}", build.arch_list, build.arch_source
+        return None
+    if (torch.status == "ok" and torch.arch_list
+            and torch.provenance.get("arch_list") == "measured"):
+        return "the installed torch", torch.arch_list, "measured"
+    return None
+
+
+def check_arch(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
+    compiled = _compiled_for(snapshot)
+    if compiled is None:
         return
+    what, arch_list, arch_source = compiled
+    build = torch_build(snapshot)
+    machine_code = tuple(a for a in arch_list if a.startswith("sm_"))
     for gpu in snapshot.gpus:
         capability = gpu_capability(gpu)
-        if capability is None or arch_covers(build.arch_list, capability):
+        if capability is None or arch_covers(machine_code, capability):
             continue
         sm = "sm_" + capability.replace(".", "")
-        recommended = recommend_cuda_build(snapshot, build.release)
+        recommended = recommend_cuda_build(snapshot, build.release if build else None)
         fix = (install_command(*recommended) if recommended else
                "no known torch build covers this GPU with this driver; upgrade the driver "
                "or build torch from source with TORCH_CUDA_ARCH_LIST="
                f"{capability}")
+        evidence = {"gpu": gpu.name, "compute_capability": capability,
+                    "arch_list": " ".join(arch_list)}
+        if arch_covers(arch_list, capability):
+            ptx = " ".join(a for a in arch_list if a.startswith("compute_"))
+            yield Finding(
+                id="gpu-arch-only-ptx-in-torch-build",
+                category="arch_not_in_wheel",
+                severity="warning",
+                summary=f"GPU {gpu.index} ({gpu.name}, {sm}) has no machine code in {what}: "
+                        f"only PTX ({ptx}) that the driver must JIT-compile for it",
+                explanation="torch warns that such a GPU is 'not compatible with the current "
+                            "PyTorch installation'. The first launch of each kernel compiles "
+                            "it (minutes), and PTX from a much older architecture is often "
+                            "not usable at all. "
+                            f"(Architecture list {arch_source}.)",
+                fix=fix,
+                evidence=evidence,
+            )
+            continue
         yield Finding(
             id="gpu-arch-not-in-torch-build",
             category="arch_not_in_wheel",
             severity="error",
-            summary=f"GPU {gpu.index} ({gpu.name}, {sm}) is not covered by torch "
-                    f"{build.version}'s compiled architectures: {arch_span(build.arch_list)}",
+            summary=f"GPU {gpu.index} ({gpu.name}, {sm}) is not covered by {what}'s "
+                    f"compiled architectures: {arch_span(arch_list)}",
             explanation="The build carries machine code for other GPU generations and no "
                         "PTX this GPU could compile, so every kernel launch fails with "
                         "'no kernel image is available for execution on the device'. "
-                        f"(Architecture list {build.arch_source}.)",
+                        f"(Architecture list {arch_source}.)",
             fix=fix,
-            evidence={"gpu": gpu.name, "compute_capability": capability,
-                      "arch_list": " ".join(build.arch_list)},
+            evidence=evidence,
         )
 
 
 def _knows_arch(snapshot: Snapshot) -> bool:
     build = torch_build(snapshot)
-    if build is None:
-        return False
-    if build.cuda is None:
-        return True
-    return bool(build.arch_list) and bool(snapshot.gpus) and all(
+    if build is not None and build.cuda is None and "cuda" in snapshot.torch.provenance:
+        return True  # a CPU build: no GPU code to check
+    return _compiled_for(snapshot) is not None and bool(snapshot.gpus) and all(
         gpu_capability(g) for g in snapshot.gpus)
 
 
@@ -151,7 +187,13 @@ def check_companions(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
 
 def _knows_companions(snapshot: Snapshot) -> bool:
     build = torch_build(snapshot)
-    return build is not None and build.release is not None and bool(snapshot.packages)
+    if build is None or build.release is None or not snapshot.packages:
+        return False
+    if snapshot.source == "report":
+        # A paste may list a single package (a wheel URL, one pip line): only a listed
+        # companion can be checked, a missing one is not known to be absent.
+        return any(package(snapshot, name) for name in ("torchvision", "torchaudio"))
+    return True
 
 
 def check_cudnn(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
