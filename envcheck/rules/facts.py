@@ -148,8 +148,12 @@ def parse_version(text: str) -> Version | None:
         return None
 
 
-def variant_ok_here(snapshot: Snapshot, release: TorchRelease, variant: TorchVariant) -> bool:
-    """Would this build run on this machine: driver, every GPU, the Python?"""
+def variant_ok_here(snapshot: Snapshot, release: TorchRelease, variant: TorchVariant,
+                    *, unrecorded_arch_ok: bool = False) -> bool:
+    """Would this build run on this machine: driver, every GPU, the Python?
+
+    A build whose arch list the tables do not record is accepted only when
+    `unrecorded_arch_ok`: the caller then says that its GPU coverage is unverified."""
     minor = python_minor(snapshot)
     if minor is not None and release.python and minor not in release.python:
         return False
@@ -162,6 +166,8 @@ def variant_ok_here(snapshot: Snapshot, release: TorchRelease, variant: TorchVar
         "yes", "minor-compat"
     ):
         return False
+    if not variant.arch_list:
+        return unrecorded_arch_ok
     for gpu in snapshot.gpus:
         capability = gpu_capability(gpu)
         if capability is None or not arch_covers(variant.arch_list, capability):
@@ -178,14 +184,16 @@ def recommend_cuda_build(
     snapshot: Snapshot, prefer: TorchRelease | None = None
 ) -> tuple[TorchRelease, TorchVariant] | None:
     """The CUDA build of torch to install here: the preferred release's newest variant that
-    runs, else the newest release that has one."""
+    runs, else the newest release that has one. Builds whose GPU coverage the tables
+    record come first; one with an unrecorded arch list only when no recorded one fits."""
     releases = list(reversed(torch_releases()))
     if prefer is not None:
         releases = [prefer, *(r for r in releases if r.version != prefer.version)]
-    for release in releases:
-        for variant in _cuda_variants_newest_first(release):
-            if variant_ok_here(snapshot, release, variant):
-                return release, variant
+    for lenient in (False, True):
+        for release in releases:
+            for variant in _cuda_variants_newest_first(release):
+                if variant_ok_here(snapshot, release, variant, unrecorded_arch_ok=lenient):
+                    return release, variant
     return None
 
 
@@ -198,4 +206,8 @@ def install_command(release: TorchRelease, variant: TorchVariant) -> str:
     pins = " ".join(f"{name}=={version}" for name, version in (
         ("torch", release.version), ("torchvision", release.torchvision),
         ("torchaudio", release.torchaudio)) if version is not None)
-    return f"pip install {pins} --index-url https://download.pytorch.org/whl/{variant.name}"
+    command = f"pip install {pins} --index-url https://download.pytorch.org/whl/{variant.name}"
+    if variant.cuda is not None and not variant.arch_list:
+        command += ("   # its GPU architectures are not in envcheck's tables: check them "
+                    "after installing (torch.cuda.get_arch_list())")
+    return command
