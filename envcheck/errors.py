@@ -15,6 +15,8 @@ class ExitCode(IntEnum):
     INTERNAL = 1
     USAGE = 2
     FINDINGS = 3
+    RESOLUTION = 5
+    """The resolver could not satisfy the requirements (`envcheck lock`)."""
 
 
 class EnvcheckError(Exception):
@@ -62,3 +64,9 @@ class NvmlError(EnvcheckError):
 
 class ParseError(UsageError):
     """Text (a tool's output or a pasted report) that does not have the expected shape."""
+
+
+class ResolutionError(EnvcheckError):
+    """The resolver could not satisfy the requirements; the message is its own explanation."""
+
+    exit_code = ExitCode.RESOLUTION

@@ -5,11 +5,31 @@ from __future__ import annotations
 import sys
 import traceback
 
-import typer
-
-from envcheck.cli import compat_command, doctor_command, inspect_command  # noqa: F401
-from envcheck.cli.app import app, state
 from envcheck.errors import EnvcheckError, ExitCode
+
+
+def _debugging() -> bool:
+    app_module = sys.modules.get("envcheck.cli.app")
+    return bool(app_module and app_module.state["debug"])
+
+
+def _dispatch(argv: list[str]) -> None:
+    from envcheck.cli.lock_check import parse_fast_lock_check, report_lock_check
+
+    fast = parse_fast_lock_check(argv)
+    if fast is not None:
+        project, names, json_output = fast
+        sys.exit(report_lock_check(project, names, json_output=json_output))
+    from envcheck.cli import (  # noqa: F401 - each module registers its commands
+        compat_command,
+        doctor_command,
+        inspect_command,
+        lock_command,
+        project_commands,
+    )
+    from envcheck.cli.app import app
+
+    app(prog_name="envcheck")
 
 
 def run() -> None:
@@ -19,23 +39,21 @@ def run() -> None:
     exit code; anything else is a bug and says so.
     """
     try:
-        app(prog_name="envcheck")
+        _dispatch(sys.argv[1:])
     except EnvcheckError as e:
-        if state["debug"]:
+        if _debugging():
             traceback.print_exc()
-        typer.echo(f"envcheck: error: {e}", err=True)
+        sys.stderr.write(f"envcheck: error: {e}\n")
         sys.exit(int(e.exit_code))
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as e:
-        if state["debug"]:
+        if _debugging():
             traceback.print_exc()
         else:
-            typer.echo(
+            sys.stderr.write(
                 f"envcheck: internal error: {type(e).__name__}: {e}\n"
-                "  This is a bug in envcheck; rerun with --debug and report the traceback.",
-                err=True,
-            )
+                "  This is a bug in envcheck; rerun with --debug and report the traceback.\n")
         sys.exit(int(ExitCode.INTERNAL))
 
 

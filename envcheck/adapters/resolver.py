@@ -1,0 +1,250 @@
+"""The resolvers `envcheck lock` runs: uv (`uv pip compile`) and pip-tools (`pip-compile`).
+
+Both run as subprocesses through the runner, never imported: their Python APIs are not
+stable, and uv has none. Each turns a ResolveRequest into argv, runs it, and returns the
+requirements text it wrote (pinned, with hashes); failures become envcheck errors carrying
+the resolver's own explanation, with credentials scrubbed.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+from urllib.parse import unquote, urlsplit
+
+from envcheck.adapters.runner import CommandResult, CommandRunner
+from envcheck.errors import (
+    CommandNotFoundError,
+    CommandTimeoutError,
+    ResolutionError,
+    UsageError,
+)
+from envcheck.project_model import TargetPlatform
+from envcheck.redaction import REDACTED, redact_text
+
+ResolverName = Literal["uv", "pip-tools"]
+RESOLVER_NAMES: tuple[ResolverName, ...] = ("uv", "pip-tools")
+INSTALL_HINT = "install the resolvers envcheck runs: pip install 'envcheck[lock]'"
+
+# uv resolves for a platform other than its own when told the wheel tag to aim at; torch's
+# Linux wheels are manylinux_2_28 from 2.6 on.
+_UV_PLATFORMS: Mapping[TargetPlatform, str] = {
+    "linux/x86_64": "x86_64-manylinux_2_28",
+    "linux/aarch64": "aarch64-manylinux_2_28",
+}
+# What the resolvers print when the index, not the requirements, is the problem.
+_NETWORK_SIGNS = re.compile(
+    r"Failed to fetch|error sending request|dns error|Connection refused|tcp connect error"
+    r"|Could not fetch URL|Max retries exceeded|NewConnectionError|Failed to establish a new "
+    r"connection|Temporary failure in name resolution|Name or service not known"
+    r"|certificate verify failed|401 Unauthorized|403 Forbidden",
+    re.IGNORECASE,
+)
+_VERSION = re.compile(r"(\d+(?:\.\d+)+)")
+_STDERR_TAIL_LINES = 30
+
+
+class ResolverUnavailableError(UsageError):
+    """No resolver installed, or it cannot reach the index: nothing was resolved."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolveRequest:
+    inputs: tuple[Path, ...]
+    """requirements.in-style files, in order."""
+    output: Path
+    """Where the resolver writes; when it already holds a lock, that lock is the starting
+    point (only `upgrade_packages` move)."""
+    python: str
+    platform: TargetPlatform
+    index_urls: tuple[str, ...] = ()
+    """Extra indexes, credentials expanded: secrets, passed through the environment only."""
+    upgrade_packages: tuple[str, ...] = ()
+    env: Mapping[str, str]
+    """The environment the resolver runs in (PATH, HOME for netrc and caches, proxies)."""
+    timeout: float = 1800.0
+
+
+class Resolver(Protocol):
+    name: ResolverName
+    executable: Path
+
+    def version(self) -> str: ...
+
+    def argv(self, request: ResolveRequest) -> list[str]: ...
+
+    def resolve(self, request: ResolveRequest) -> str:
+        """The pinned, hashed requirements text; ResolutionError when nothing satisfies."""
+        ...
+
+
+def find_executable(program: str, *, bin_dirs: Sequence[Path], path: str | None) -> Path | None:
+    """`program` next to envcheck's interpreter first (the venv envcheck was installed
+    into, activated or not), then on PATH."""
+    for folder in bin_dirs:
+        candidate = folder / program
+        if candidate.is_file():
+            return candidate
+    found = shutil.which(program, path=path)
+    return Path(found) if found else None
+
+
+class _SubprocessResolver:
+    name: ResolverName
+    executable: Path
+
+    def __init__(self, executable: Path, runner: CommandRunner) -> None:
+        self.executable = executable
+        self.runner = runner
+
+    def _version_argv(self) -> list[str]:
+        return [str(self.executable), "--version"]
+
+    def version(self) -> str:
+        result = self._run(self._version_argv(), env=None, timeout=30.0, secrets=())
+        match = _VERSION.search(result.stdout) if result.ok else None
+        if match is None:
+            raise ResolverUnavailableError(
+                f"{self.executable} --version did not name a version "
+                f"({result.describe_failure() if not result.ok else result.stdout.strip()!r})",
+                hint=INSTALL_HINT)
+        return match.group(1)
+
+    def argv(self, request: ResolveRequest) -> list[str]:
+        raise NotImplementedError
+
+    def _index_env(self, request: ResolveRequest) -> dict[str, str]:
+        raise NotImplementedError
+
+    def resolve(self, request: ResolveRequest) -> str:
+        env = {**request.env, **self._index_env(request)}
+        result = self._run(self.argv(request), env=env, timeout=request.timeout,
+                           secrets=request.index_urls)
+        said = _scrub(result.stderr.strip() or result.stdout.strip(), request.index_urls)
+        if not result.ok:
+            tail = explanation(said)
+            if _NETWORK_SIGNS.search(said):
+                raise ResolverUnavailableError(
+                    f"{self.name} could not read the package index:\n{tail}",
+                    hint="check the index URLs in [tool.envcheck.indexes], the network, and "
+                    "the credentials (${VARIABLE} in the URL, or ~/.netrc)")
+            raise ResolutionError(
+                f"{self.name} could not satisfy the requirements:\n{tail}",
+                hint="change the conflicting pins, then run `envcheck lock` again; the "
+                "previous lockfile is unchanged")
+        try:
+            return request.output.read_text(encoding="utf-8")
+        except OSError as e:
+            raise ResolutionError(
+                f"{self.name} exited 0 but wrote no {request.output}: {e.strerror or e}") from e
+
+    def _run(self, argv: list[str], *, env: Mapping[str, str] | None, timeout: float,
+             secrets: Sequence[str]) -> CommandResult:
+        try:
+            return self.runner.run(argv, timeout=timeout, env=env)
+        except CommandNotFoundError as e:
+            raise ResolverUnavailableError(
+                f"the {self.name} resolver ({self.executable}) cannot run: "
+                f"{_scrub(str(e), secrets)}", hint=INSTALL_HINT) from e
+        except CommandTimeoutError as e:
+            raise ResolverUnavailableError(
+                f"{self.name} did not finish within {timeout:g} s and was stopped; a slow or "
+                "unreachable index is the usual cause", hint="check the index and retry") from e
+
+
+class UvResolver(_SubprocessResolver):
+    """`uv pip compile`: resolves for any target platform and Python from metadata alone."""
+
+    name: ResolverName = "uv"
+
+    def argv(self, request: ResolveRequest) -> list[str]:
+        argv = [str(self.executable), "pip", "compile", *map(str, request.inputs),
+                "--output-file", str(request.output), "--generate-hashes", "--no-header",
+                "--quiet", "--python-version", request.python,
+                "--python-platform", _UV_PLATFORMS[request.platform]]
+        for package in request.upgrade_packages:
+            argv += ["--upgrade-package", package]
+        return argv
+
+    def _index_env(self, request: ResolveRequest) -> dict[str, str]:
+        # UV_INDEX indexes take priority over PyPI, so torch comes from the variant index
+        # (uv's first-index strategy: no mixing of a +cu126 torch with PyPI's). Passed in
+        # the environment, so credentials appear in no process listing.
+        if not request.index_urls:
+            return {}
+        return {"UV_INDEX": " ".join(request.index_urls)}
+
+
+class PipToolsResolver(_SubprocessResolver):
+    """`pip-compile`: resolves for the interpreter it runs in, on this machine only."""
+
+    name: ResolverName = "pip-tools"
+
+    def argv(self, request: ResolveRequest) -> list[str]:
+        argv = [str(self.executable), *map(str, request.inputs), "--output-file",
+                str(request.output), "--generate-hashes", "--no-header", "--quiet",
+                "--strip-extras", "--no-emit-index-url", "--no-emit-find-links",
+                "--no-emit-trusted-host", "--allow-unsafe"]
+        for package in request.upgrade_packages:
+            argv += ["--upgrade-package", package]
+        return argv
+
+    def _index_env(self, request: ResolveRequest) -> dict[str, str]:
+        if not request.index_urls:
+            return {}
+        return {"PIP_EXTRA_INDEX_URL": " ".join(request.index_urls)}
+
+
+def make_resolver(name: ResolverName, *, runner: CommandRunner, bin_dirs: Sequence[Path],
+                  path: str | None) -> Resolver:
+    program = "uv" if name == "uv" else "pip-compile"
+    executable = find_executable(program, bin_dirs=bin_dirs, path=path)
+    if executable is None:
+        raise ResolverUnavailableError(
+            f"the {name} resolver is not installed ({program} is neither next to envcheck's "
+            f"interpreter nor on PATH)", hint=INSTALL_HINT)
+    if name == "uv":
+        return UvResolver(executable, runner)
+    return PipToolsResolver(executable, runner)
+
+
+def default_resolver(*, runner: CommandRunner, bin_dirs: Sequence[Path],
+                     path: str | None) -> Resolver:
+    """uv when installed (it can lock other platforms), else pip-tools."""
+    for name in RESOLVER_NAMES:
+        try:
+            return make_resolver(name, runner=runner, bin_dirs=bin_dirs, path=path)
+        except ResolverUnavailableError:
+            continue
+    raise ResolverUnavailableError(
+        "no resolver is installed: envcheck lock runs uv (`uv pip compile`) or pip-tools "
+        "(`pip-compile`)", hint=INSTALL_HINT)
+
+
+def explanation(said: str) -> str:
+    """What the resolver said, without the Python traceback pip-compile appends to its own
+    explanation of a conflict; at most the last lines of it."""
+    lines = said.splitlines()
+    if "Traceback (most recent call last):" in lines:
+        before = lines[: lines.index("Traceback (most recent call last):")]
+        if any(line.strip() for line in before):
+            lines = before
+    return "\n".join(lines[-_STDERR_TAIL_LINES:]).strip()
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    """Take the credentials of the expanded index URLs out of what a resolver said."""
+    for url in secrets:
+        parts = urlsplit(url)
+        if "@" not in parts.netloc:
+            continue
+        userinfo = parts.netloc.rsplit("@", 1)[0]
+        text = text.replace(userinfo + "@", REDACTED + "@")
+        if parts.password:
+            text = text.replace(parts.password, REDACTED)
+            text = text.replace(unquote(parts.password), REDACTED)
+    return redact_text(text)

@@ -1,0 +1,109 @@
+"""`envcheck lock`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from envcheck.cli.app import app
+
+if TYPE_CHECKING:
+    from envcheck.services.lock import LockContext, LockOutcome
+
+
+class _EchoReporter:
+    """Progress on standard error, so standard output stays the result."""
+
+    def resolving(self, target: str, resolver: str) -> None:
+        typer.echo(f"locking {target} with {resolver} ...", err=True)
+
+    def locked(self, outcome: LockOutcome) -> None:
+        what = "written" if outcome.changed else "unchanged"
+        typer.echo(f"  {outcome.path} {what} ({len(outcome.lockfile.packages)} packages)",
+                   err=True)
+
+
+def _machine_platform() -> str | None:
+    import platform
+
+    if not sys.platform.startswith("linux"):
+        return None
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower(),
+                                                          platform.machine().lower())
+    return f"linux/{machine}"
+
+
+def _context() -> LockContext:
+    from envcheck.adapters.runner import SubprocessRunner
+    from envcheck.services.lock import LockContext
+
+    return LockContext(
+        runner=SubprocessRunner(),
+        env=dict(os.environ),
+        bin_dirs=(Path(sys.executable).parent,),
+        machine_python=f"{sys.version_info.major}.{sys.version_info.minor}",
+        machine_platform=_machine_platform(),
+    )
+
+
+def _outcome_json(outcome: LockOutcome) -> dict[str, object]:
+    header = outcome.lockfile.header
+    return {"target": outcome.target, "path": str(outcome.path), "changed": outcome.changed,
+            "resolver": header.resolver, "resolver_version": header.resolver_version,
+            "inputs_sha256": header.inputs_sha256, "indexes": list(header.indexes),
+            "packages": [{"name": p.name, "version": p.version, "hashes": len(p.hashes)}
+                         for p in outcome.lockfile.packages]}
+
+
+@app.command()
+def lock(
+    targets: Annotated[list[str] | None, typer.Argument(
+        metavar="[TARGET]...", help="Targets to lock (default: every target).")] = None,
+    resolver: Annotated[str | None, typer.Option(
+        "--resolver", metavar="uv|pip-tools", help="uv (default when installed; locks any "
+        "platform) or pip-tools (this machine's platform and Python only).")] = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Resolve nothing: exit 3 when a lockfile is missing or its inputs "
+        "changed since it was written (the CI gate).")] = False,
+    upgrade_packages: Annotated[list[str] | None, typer.Option(
+        "--upgrade-package", "-P", metavar="NAME", help="Re-resolve this package, keep every "
+        "other pin of the existing lockfile (repeatable).")] = None,
+    project_dir: Annotated[Path | None, typer.Option(
+        "--project", metavar="DIR", help="The project (its pyproject.toml); default: the "
+        "current folder.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")
+    ] = False,
+) -> None:
+    """Resolve each target to lockfiles/<target>.txt: every package pinned with ==, with
+    sha256 hashes, and a header recording the inputs. Exit 5 when the resolver finds no
+    solution (the previous lockfile stays as it was)."""
+    from envcheck.cli.lock_check import report_lock_check
+    from envcheck.errors import UsageError
+    from envcheck.project import load_project
+
+    if resolver is not None and resolver not in ("uv", "pip-tools"):
+        raise UsageError(f"--resolver {resolver!r}: choose uv or pip-tools")
+    if check and upgrade_packages:
+        raise UsageError("--check resolves nothing; it cannot --upgrade-package")
+    names = tuple(targets or ())
+    if check:
+        code = report_lock_check(project_dir, names, json_output=json_output)
+        if code:
+            raise typer.Exit(code)
+        return
+    project = load_project((project_dir or Path.cwd()).resolve())
+    from envcheck.services.lock import LockRequest, lock_targets
+
+    request = LockRequest(
+        targets=names,
+        resolver="uv" if resolver == "uv" else "pip-tools" if resolver == "pip-tools" else None,
+        upgrade_packages=tuple(upgrade_packages or ()))
+    outcomes = lock_targets(project, request, _context(),
+                            None if json_output else _EchoReporter())
+    if json_output:
+        sys.stdout.write(json.dumps([_outcome_json(o) for o in outcomes], indent=2) + "\n")
