@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from envcheck.cli.app import app
+from envcheck.errors import ExitCode
 
 if TYPE_CHECKING:
     from envcheck.services.lock import LockContext, LockOutcome
@@ -105,5 +106,80 @@ def lock(
         upgrade_packages=tuple(upgrade_packages or ()))
     outcomes = lock_targets(project, request, _context(),
                             None if json_output else _EchoReporter())
+    # Gate each new lock against the machines its target must run on, before anything is
+    # installed or built: the doctor's findings for that lock on that profile.
+    from envcheck.cli.render_gate import gate_json, render_gate
+    from envcheck.services.gate import gate
+
+    failed = False
+    documents = []
+    for outcome in outcomes:
+        target = project.targets[outcome.target]
+        verdicts = gate(outcome.lockfile, target, project.profiles)
+        failed = failed or any(v.errors for v in verdicts)
+        document = _outcome_json(outcome)
+        document["gate"] = gate_json(target.name, str(outcome.path), verdicts)
+        documents.append(document)
+        if not json_output:
+            render_gate(target.name, verdicts)
     if json_output:
-        sys.stdout.write(json.dumps([_outcome_json(o) for o in outcomes], indent=2) + "\n")
+        sys.stdout.write(json.dumps(documents, indent=2) + "\n")
+    if failed:
+        raise typer.Exit(int(ExitCode.FINDINGS))
+
+
+@app.command("check-lock")
+def check_lock(
+    lockfile: Annotated[Path, typer.Argument(metavar="LOCKFILE",
+                                             help="A lockfile written by envcheck lock.")],
+    profiles: Annotated[list[str] | None, typer.Option(
+        "--profile", metavar="NAME", help="A profile of [tool.envcheck.profiles] (repeatable; "
+        "default: the lock's target's profiles).")] = None,
+    project_dir: Annotated[Path | None, typer.Option(
+        "--project", metavar="DIR", help="The project holding the profiles; default: the "
+        "current folder.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Findings per profile as JSON.")
+    ] = False,
+) -> None:
+    """Would this lock run on those machines? The pinned torch build against each profile's
+    driver and GPUs, with the doctor's rules, before anything is installed. Exit 3 when a
+    profile has errors."""
+    from dataclasses import replace
+
+    from envcheck.cli.app import read_text_input
+    from envcheck.cli.render_gate import gate_json, render_gate
+    from envcheck.errors import UsageError
+    from envcheck.lockfile import parse_lockfile
+    from envcheck.project import load_project
+    from envcheck.project_model import Target, TargetPlatform
+    from envcheck.services.gate import gate
+
+    lock = parse_lockfile(read_text_input(str(lockfile), "lockfile"), origin=str(lockfile))
+    project = load_project((project_dir or Path.cwd()).resolve())
+    header = lock.header
+    declared = project.targets.get(header.target)
+    names = tuple(profiles or (declared.profiles if declared else ()))
+    if not names:
+        raise UsageError(f"{lockfile}: name the machines to check with --profile "
+                         f"(known profiles: {', '.join(project.profiles) or 'none'})")
+    unknown = [n for n in names if n not in project.profiles]
+    if unknown:
+        raise UsageError(f"no profile named {', '.join(unknown)} in {project.pyproject}",
+                         hint=f"Known: {', '.join(project.profiles) or 'none'}; save one "
+                              "with `envcheck profile save NAME`.")
+    from rich.console import Console
+
+    platform: TargetPlatform = (
+        "linux/aarch64" if header.platform.endswith("aarch64") else "linux/x86_64")
+    target = Target(name=header.target, python=header.python, platform=platform,
+                    cuda=header.cuda, profiles=names)
+    if declared is not None:
+        target = replace(declared, profiles=names)
+    verdicts = gate(lock, target, project.profiles)
+    if json_output:
+        sys.stdout.write(json.dumps(gate_json(target.name, str(lockfile), verdicts),
+                                    indent=2) + "\n")
+    else:
+        render_gate(target.name, verdicts, Console())
+    if any(v.errors for v in verdicts):
+        raise typer.Exit(int(ExitCode.FINDINGS))
