@@ -7,7 +7,6 @@ so that `envcheck --help` stays fast.
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +15,6 @@ from typing import Annotated
 import typer
 
 from envcheck import __version__
-from envcheck.host import Host
 
 app = typer.Typer(
     name="envcheck",
@@ -50,29 +48,6 @@ def _main(
     ] = False,
 ) -> None:
     state["debug"] = debug
-
-
-def build_host() -> Host:
-    """The real outside world: this machine, its environment, its clock."""
-    from importlib.resources import files
-
-    from envcheck.adapters.filesystem import RootedFileSystem
-    from envcheck.adapters.nvml import PynvmlNvml
-    from envcheck.adapters.runner import SubprocessRunner
-
-    env = dict(os.environ)
-    cache_root = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Host(
-        env=env,
-        cwd=str(Path.cwd()),
-        fs=RootedFileSystem(Path("/")),
-        runner=SubprocessRunner(),
-        nvml=PynvmlNvml(),
-        clock=lambda: datetime.now(timezone.utc),
-        cache_dir=None if env.get("ENVCHECK_NO_CACHE") else Path(cache_root) / "envcheck",
-        own_python=sys.executable,
-        probe_script=Path(str(files("envcheck.probe") / "envprobe.py")),
-    )
 
 
 def read_text_input(path: str, what: str) -> str:

@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from envcheck.cli.app import app, build_host, now_utc, read_text_input
+from envcheck.cli.app import app, now_utc, read_text_input
+from envcheck.cli.real_host import build_host
 from envcheck.errors import ExitCode, UsageError
 from envcheck.snapshot import Snapshot
 

@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from envcheck.cli.app import app, build_host
+from envcheck.cli.app import app
+from envcheck.cli.real_host import build_host
 from envcheck.errors import UsageError
 
 

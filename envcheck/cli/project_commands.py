@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from envcheck.cli.app import app, build_host, read_text_input
+from envcheck.cli.app import app, read_text_input
+from envcheck.cli.real_host import build_host
 
 if TYPE_CHECKING:
     from envcheck.project_model import Profile, ProfileGpu, Project, Target
