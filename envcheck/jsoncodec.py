@@ -127,6 +127,8 @@ def _decode_record(cls: type, value: object, path: str) -> object:
     hints = _hints(cls)
     kwargs: dict[str, object] = {}
     for f in dataclasses.fields(cls):
+        if not f.init:
+            continue  # derived from the other fields; written for readers, not read back
         sub = f"{path}.{f.name}" if path else f.name
         if f.name in value:
             kwargs[f.name] = _decode(hints[f.name], value[f.name], sub)

@@ -116,7 +116,13 @@ class Toolkit:
     nvcc_version: Version | None
     nvcc_build: str | None = None
     sources: tuple[ToolkitSource, ...] = ()
+    """Every way it was found, in the order an extension build looks."""
     detail: str | None = None
+    source: ToolkitSource | None = field(init=False)
+    """The first of `sources`: how an extension build would find this toolkit."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "source", self.sources[0] if self.sources else None)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -34,6 +34,7 @@ def test_cuda_home_that_does_not_exist_is_listed_first_with_why(envcheck_cli: Cl
     first = result.json()["toolkits"][0]
     assert first["path"] == "/opt/no-such-cuda"
     assert first["sources"] == ["CUDA_HOME"]
+    assert first["source"] == "CUDA_HOME"
     assert first["nvcc_version"] is None
     assert "does not exist" in first["detail"]
 
