@@ -6,7 +6,7 @@ import sys
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,9 @@ from envcheck.cli.app import app, now_utc, read_text_input
 from envcheck.cli.real_host import build_host
 from envcheck.errors import ExitCode, UsageError
 from envcheck.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from envcheck.services.doctor import ProjectLock
 
 
 class OutputFormat(str, Enum):
@@ -60,6 +63,25 @@ def _snapshot_and_missing(
         return inspect_environment(host, request, reporter), ()
 
 
+def _read_lock(lock_file: str) -> ProjectLock:
+    from envcheck.lockfile import parse_lockfile
+    from envcheck.services.doctor import ProjectLock
+
+    lock = parse_lockfile(read_text_input(lock_file, "--lock"), origin=lock_file)
+    return ProjectLock(lock=lock, path=lock_file)
+
+
+def _project_lock(snapshot: Snapshot) -> ProjectLock:
+    """Without --lock: the lock of the current folder's project, for a live environment."""
+    from envcheck.project import PYPROJECT
+    from envcheck.services.doctor import ProjectLock, find_project_lock
+
+    root = Path.cwd()
+    if snapshot.python.status != "ok" or not (root / PYPROJECT).is_file():
+        return ProjectLock()
+    return find_project_lock(root, snapshot.python.version)
+
+
 @app.command()
 def doctor(
     json_output: Annotated[bool, typer.Option(
@@ -101,6 +123,10 @@ def doctor(
         "--max-temp", metavar="C", help="GPU temperature that counts as hot.")] = 85,
     min_free_disk: Annotated[float, typer.Option(
         "--min-free-disk", metavar="GIB", help="Free disk below this is a warning.")] = 20.0,
+    lock: Annotated[str | None, typer.Option(
+        "--lock", metavar="FILE", help="The lockfile the environment should match (default: "
+        "the lock of the one target in ./pyproject.toml for this Python); drift is a warning.")
+    ] = None,
 ) -> None:
     """Diagnose this machine (or a saved Snapshot, or a pasted report): every mismatch with
     the measured values and a concrete fix. Exit 0 when no errors, 3 when there are."""
@@ -113,13 +139,20 @@ def doctor(
     fmt = OutputFormat.json if json_output else output_format
     planned = resolve_plan(plan) if plan else None
     error_text = read_text_input(error_file, "--error-file") if error_file else error
+    # Read first: a lockfile that is not one is a usage error before minutes of probing.
+    given_lock = _read_lock(lock) if lock is not None else None
     snapshot, missing = _snapshot_and_missing(
         snapshot_file=snapshot_file, from_report=from_report, python=python, deep=deep,
         timeout=timeout, error_text=error_text,
         show_progress=fmt is OutputFormat.table and output is None)
     thresholds = Thresholds(max_temp_c=max_temp, min_free_disk_gib=min_free_disk)
-    result = run_doctor(DoctorRequest(snapshot=snapshot, error_text=error_text, plan=planned,
-                                      thresholds=thresholds, missing=missing))
+    live = snapshot_file is None and from_report is None
+    project_lock = given_lock or (_project_lock(snapshot) if live else None)
+    result = run_doctor(DoctorRequest(
+        snapshot=snapshot, error_text=error_text, plan=planned, thresholds=thresholds,
+        missing=missing, lock=project_lock.lock if project_lock else None,
+        lock_path=project_lock.path if project_lock else None,
+        lock_findings=project_lock.findings if project_lock else ()))
     text: str | None = None
     if fmt is OutputFormat.json:
         from envcheck.doctor_output import render_json

@@ -26,6 +26,7 @@ def _dispatch(argv: list[str]) -> None:
         inspect_command,
         lock_command,
         project_commands,
+        verify_command,
     )
     from envcheck.cli.app import app
 

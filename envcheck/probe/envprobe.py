@@ -7,12 +7,18 @@ facts as JSON on stdout; envcheck interprets them. It never imports torch unless
 envcheck runs the deep part as a separate process with a time limit so that a crash there
 loses only the deep facts.
 
-Usage: python envprobe.py [--deep]
+Usage: python envprobe.py [--deep | --verify-records [--quick]]
+
+`--verify-records` re-hashes every file each distribution's RECORD lists (the wheel spec's
+sha256, urlsafe base64 without padding), so a file edited after installation shows; `--quick`
+reports the distributions and versions only (hashing a CUDA torch install reads gigabytes).
 """
 
 from __future__ import annotations
 
 import ast
+import base64
+import hashlib
 import json
 import mmap
 import os
@@ -294,9 +300,98 @@ def deep_torch_facts() -> dict[str, Any]:
     return facts
 
 
+def _file_digest(path: str, algorithm: str) -> str:
+    """The RECORD form of a file's hash: urlsafe base64 without the `=` padding."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        while True:
+            chunk = handle.read(1 << 20)
+            if not chunk:
+                break
+            digest.update(chunk)
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
+
+
+def record_check(dist: Any) -> dict[str, Any]:
+    """Every hashed RECORD entry of one distribution, re-hashed.
+
+    Entries without a hash (RECORD itself, .pyc caches written after installation) cannot
+    be checked and are skipped; so are hashes in an algorithm this Python lacks.
+    """
+    entries = dist.files
+    result: dict[str, Any] = {
+        "name": dist.metadata["Name"], "version": dist.version, "record": "absent",
+        "files_checked": 0, "modified": [], "missing": [], "unreadable": [],
+    }
+    if entries is None:
+        return result
+    result["record"] = "no-hashes"
+    for entry in entries:
+        file_hash = entry.hash
+        if file_hash is None or not file_hash.value:
+            continue
+        result["record"] = "ok"
+        algorithm = file_hash.mode.lower()
+        if algorithm not in hashlib.algorithms_available:
+            continue
+        path = str(dist.locate_file(entry))
+        try:
+            actual = _file_digest(path, algorithm)
+        except FileNotFoundError:
+            result["missing"].append(str(entry))
+            continue
+        except OSError as e:
+            result["unreadable"].append({"path": str(entry), "error": str(e)})
+            continue
+        result["files_checked"] += 1
+        if actual != file_hash.value:
+            result["modified"].append(str(entry))
+    return result
+
+
+def marker_environment() -> dict[str, str]:
+    """PEP 508's environment markers of this interpreter (what packaging computes, by hand:
+    the probe may import nothing outside the standard library)."""
+    implementation = sys.implementation
+    info = implementation.version
+    full = "%d.%d.%d" % (info.major, info.minor, info.micro)
+    if info.releaselevel != "final":
+        full += info.releaselevel[0] + str(info.serial)
+    return {
+        "implementation_name": implementation.name,
+        "implementation_version": full,
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    }
+
+
+def verify_report(quick: bool) -> dict[str, Any]:
+    dists = _distributions()
+    report: dict[str, Any] = {
+        "probe": PROBE_SCHEMA,
+        "python": python_facts(),
+        "markers": marker_environment(),
+        "packages": package_facts(dists),
+        "records": None,
+    }
+    if not quick:
+        report["records"] = sorted((record_check(d) for d in dists),
+                                   key=lambda r: _normalize(r["name"]))
+    return report
+
+
 def main(argv: list[str]) -> int:
-    if "--deep" in argv:
-        report: dict[str, Any] = {"probe": PROBE_SCHEMA, "deep": deep_torch_facts()}
+    if "--verify-records" in argv:
+        report: dict[str, Any] = verify_report(quick="--quick" in argv)
+    elif "--deep" in argv:
+        report = {"probe": PROBE_SCHEMA, "deep": deep_torch_facts()}
     else:
         dists = _distributions()
         report = {

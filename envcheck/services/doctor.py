@@ -1,16 +1,27 @@
 """`doctor`: a Snapshot (live, saved or from a report) through the rules, plus the
-optional planned build and the error message the user saw."""
+optional planned build, the error message the user saw, and the lock the environment should
+match."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.version import Version
 
 from envcheck.diagnosis import CauseAssessment, assess_error
-from envcheck.findings import Finding
+from envcheck.drift import InstalledDistribution, compare, pip_command, summarize, sync_command
+from envcheck.findings import Finding, sort_findings
+from envcheck.lockfile import LockfileError, parse_lockfile
+from envcheck.lockfile_model import Lockfile
 from envcheck.plan import PlannedBuild, apply_plan
+from envcheck.project import ProjectError, load_project
 from envcheck.rules import run_rules
 from envcheck.rules.context import Thresholds
+from envcheck.services.lock import LOCK_DIR
 from envcheck.snapshot import Snapshot
+
+DRIFT_FINDING = "environment-drifted-from-lock"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,6 +32,21 @@ class DoctorRequest:
     thresholds: Thresholds = field(default_factory=Thresholds)
     missing: tuple[str, ...] = ()
     """What a pasted report did not say, to be shown with the findings."""
+    lock: Lockfile | None = None
+    """The lock the environment should match: its drift (versions only) is a finding."""
+    lock_path: str | None = None
+    """How to name the lock in the finding and its fix."""
+    lock_findings: tuple[Finding, ...] = ()
+    """What choosing the lock had to say (several targets fit, an unreadable lockfile)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectLock:
+    """The lock of the project's target for this environment, found without --lock."""
+
+    lock: Lockfile | None = None
+    path: str | None = None
+    findings: tuple[Finding, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,7 +70,120 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
     if request.plan is not None:
         snapshot = apply_plan(snapshot, request.plan)
     findings = run_rules(snapshot, request.thresholds)
+    # Drift is about what is installed, so the Snapshot as measured, not as planned.
+    lock_findings = [*request.lock_findings, *lock_drift_findings(request)]
+    if lock_findings:
+        findings = sort_findings([*findings, *lock_findings])
     causes = (assess_error(request.error_text, snapshot, findings)
               if request.error_text else ())
     return DoctorResult(snapshot=snapshot, findings=findings, causes=causes,
                         plan=request.plan, missing=request.missing)
+
+
+# --- the lock the environment should match -------------------------------------------------
+
+
+def find_project_lock(root: Path, python: Version | None) -> ProjectLock:
+    """The lockfile of the one target of `root`'s pyproject.toml that this environment can
+    be: its lockfile exists and its Python minor is the interpreter's. None when no target
+    fits; an info finding (and no lock) when several do, or when the project cannot be read.
+    """
+    if python is None:
+        return ProjectLock()
+    try:
+        project = load_project(root)
+    except ProjectError as e:
+        return ProjectLock(findings=(_lock_info(
+            "lock-not-chosen", f"drift from a lock not checked: {e.message}",
+            "doctor compares the environment with the lock of the project's target; the "
+            "project in this folder could not be read.", "envcheck doctor --lock FILE"),))
+    minor = f"{python.major}.{python.minor}"
+    fitting = sorted(target.name for target in project.targets.values()
+                     if target.python == minor
+                     and (root / LOCK_DIR / f"{target.name}.txt").is_file())
+    if not fitting:
+        return ProjectLock()
+    paths = [f"{LOCK_DIR}/{name}.txt" for name in fitting]
+    if len(fitting) > 1:
+        return ProjectLock(findings=(_lock_info(
+            "lock-not-chosen",
+            f"{len(fitting)} targets have a lockfile for Python {minor} "
+            f"({', '.join(fitting)}): drift from a lock not checked",
+            "doctor compares the environment with the lock of its target when exactly one "
+            "target of pyproject.toml fits the inspected interpreter; name the lock to use.",
+            f"envcheck doctor --lock {paths[0]}"),))
+    path = paths[0]
+    try:
+        lock = parse_lockfile((root / path).read_text(encoding="utf-8"), origin=path)
+    except (LockfileError, OSError, UnicodeDecodeError) as e:
+        return ProjectLock(findings=(_lock_info(
+            "lock-not-chosen", f"drift from {path} not checked: {e}",
+            "The lockfile of this environment's target could not be read.",
+            f"envcheck lock {fitting[0]}"),))
+    return ProjectLock(lock=lock, path=path)
+
+
+def lock_drift_findings(request: DoctorRequest) -> list[Finding]:
+    """The environment against the lock, by name and version (no file hashing: doctor
+    stays fast; `envcheck verify` re-hashes the installed files)."""
+    lock, snapshot = request.lock, request.snapshot
+    if lock is None:
+        return []
+    path = request.lock_path or f"{LOCK_DIR}/{lock.header.target}.txt"
+    if snapshot.python.status != "ok" or not snapshot.packages:
+        return [_lock_info(
+            "lock-not-compared", f"the environment was not compared with {path}: "
+            "the Snapshot lists no installed packages",
+            "A pasted report without a package list, or a Python that could not be "
+            "inspected, says nothing to compare.", None)]
+    drift = compare(lock, (InstalledDistribution(name=p.name, version=p.version)
+                           for p in snapshot.packages),
+                    markers=snapshot_markers(snapshot))
+    if drift.identical:
+        return []
+    python = snapshot.python.executable if snapshot.python.selected_by == "--python" else None
+    fix = f"{sync_command(path, drift, python=python)}   # or: {pip_command(path, drift)}"
+    details = [f"{p.name} {p.installed} installed, {p.locked} locked" for p in drift.different]
+    details += [f"{p.name} {p.locked} not installed" for p in drift.missing]
+    details += [f"{p.name} {p.installed} not in the lock" for p in drift.extra]
+    explanation = (f"The installed packages are not what {path} (target "
+                   f"{lock.header.target}) pins: {'; '.join(details)}. A job run here does "
+                   "not run what was locked, tested and built into the image.")
+    if drift.tools_ignored:
+        explanation += (" Not counted: " + ", ".join(p.name for p in drift.tools_ignored)
+                        + " (the installer's own tools, not pinned by the lock).")
+    evidence = {"lock": path, "target": lock.header.target,
+                "different": ", ".join(f"{p.name} {p.locked} -> {p.installed}"
+                                       for p in drift.different),
+                "missing": ", ".join(p.name for p in drift.missing),
+                "extra": ", ".join(p.name for p in drift.extra)}
+    return [Finding(id=DRIFT_FINDING, category="other", severity="warning",
+                    summary=f"the environment has drifted from {path}: {summarize(drift)}",
+                    explanation=explanation, fix=fix,
+                    evidence={k: v for k, v in evidence.items() if v}, rule="lock-drift")]
+
+
+def snapshot_markers(snapshot: Snapshot) -> dict[str, str] | None:
+    """PEP 508 marker values known from the Snapshot, so a lock entry such as
+    `; python_version < "3.12"` is judged for the inspected interpreter, not envcheck's."""
+    python = snapshot.python
+    if python.version is None:
+        return None
+    version = python.version
+    implementation = python.implementation or "CPython"
+    markers = {"python_version": f"{version.major}.{version.minor}",
+               "python_full_version": str(version),
+               "implementation_version": str(version),
+               "implementation_name": implementation.lower(),
+               "platform_python_implementation": implementation}
+    platform = python.platform or ""
+    if platform.startswith("linux"):
+        markers |= {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"}
+    if snapshot.system.arch:
+        markers["platform_machine"] = snapshot.system.arch
+    return markers
+
+
+def _lock_info(finding_id: str, summary: str, explanation: str, fix: str | None) -> Finding:
+    return Finding(id=finding_id, category="other", severity="info", summary=summary,
+                   explanation=explanation, fix=fix, rule="lock-drift")
