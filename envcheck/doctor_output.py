@@ -73,7 +73,22 @@ def render_junit(result: DoctorResult, *, strict: bool) -> str:
         if notes:
             out = ET.SubElement(case, "system-out")
             out.text = redact_text("\n".join(f"{f.severity}: {f.summary}" for f in notes))
-    suite.set("tests", str(len(RULES)))
+    # Findings from checks outside the rule registry (drift from the lock) get a case each.
+    registered = {rule.id for rule in RULES}
+    extra = [f for f in result.findings if f.rule not in registered]
+    for finding in extra:
+        case = ET.SubElement(suite, "testcase", classname=f"envcheck.{finding.category}",
+                             name=finding.id)
+        if finding.severity in failing:
+            failures += 1
+            failure = ET.SubElement(case, "failure", message=redact_text(finding.summary),
+                                    type=finding.id)
+            failure.text = redact_text(f"{finding.summary}\n{finding.explanation}"
+                                       + (f"\nFix: {finding.fix}" if finding.fix else ""))
+        else:
+            out = ET.SubElement(case, "system-out")
+            out.text = redact_text(f"{finding.severity}: {finding.summary}")
+    suite.set("tests", str(len(RULES) + len(extra)))
     suite.set("failures", str(failures))
     suites = ET.Element("testsuites")
     suites.append(suite)

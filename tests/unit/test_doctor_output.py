@@ -70,3 +70,14 @@ def test_passing_result_has_no_annotations() -> None:
     assert render_github(result) == ""
     assert json.loads(render_json(result, strict=True))["verdict"] == "pass"
     assert replace(result, findings=()).failed(strict=True) is False
+
+
+def test_findings_outside_the_rules_get_their_own_case() -> None:
+    from envcheck.findings import Finding
+
+    drift = Finding(id="environment-drifted-from-lock", category="other", severity="warning",
+                    summary="drifted: 1 different", explanation="x", fix="uv pip sync l.txt")
+    result = replace(_result(), findings=(*_result().findings, drift))
+    suite = ET.fromstring(render_junit(result, strict=True).split("\n", 1)[1])
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert cases["environment-drifted-from-lock"].find("failure") is not None
