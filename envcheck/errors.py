@@ -17,6 +17,8 @@ class ExitCode(IntEnum):
     FINDINGS = 3
     RESOLUTION = 5
     """The resolver could not satisfy the requirements (`envcheck lock`)."""
+    GUARD_STOPPED = 8
+    """`envcheck guard --abort` stopped the command because a threshold was exceeded."""
 
 
 class EnvcheckError(Exception):

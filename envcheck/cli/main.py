@@ -23,6 +23,8 @@ def _dispatch(argv: list[str]) -> None:
     from envcheck.cli import (  # noqa: F401 - each module registers its commands
         compat_command,
         doctor_command,
+        fit_command,
+        guard_command,
         inspect_command,
         lock_command,
         project_commands,
