@@ -16,6 +16,7 @@ from envcheck.errors import ExitCode, UsageError
 from envcheck.snapshot import Snapshot
 
 if TYPE_CHECKING:
+    from envcheck.fit import FitRequest
     from envcheck.services.doctor import ProjectLock
 
 
@@ -82,6 +83,25 @@ def _project_lock(snapshot: Snapshot) -> ProjectLock:
     return find_project_lock(root, snapshot.python.version)
 
 
+def _fit_request(model: str, *, method: str, batch: int, seq: int, precision: str,
+                 optimizer: str, lora_rank: int, grad_checkpointing: bool) -> FitRequest:
+    from typing import cast, get_args
+
+    from envcheck.fit import FitRequest, Method, Optimizer, Precision
+    from envcheck.fit_model import load_model
+
+    for flag, value, allowed in (("--fit-method", method, get_args(Method)),
+                                 ("--fit-precision", precision, get_args(Precision)),
+                                 ("--fit-optimizer", optimizer, get_args(Optimizer))):
+        if value not in allowed:
+            raise UsageError(f"{flag} {value!r}: choose one of {', '.join(allowed)}")
+    # Checked against the Literal sets just above.
+    return FitRequest(model=load_model(model, cwd=Path.cwd()), method=cast(Method, method),
+                      batch=batch, seq=seq, precision=cast(Precision, precision),
+                      optimizer=cast(Optimizer, optimizer), lora_rank=lora_rank,
+                      grad_checkpointing=grad_checkpointing)
+
+
 @app.command()
 def doctor(
     json_output: Annotated[bool, typer.Option(
@@ -127,6 +147,21 @@ def doctor(
         "--lock", metavar="FILE", help="The lockfile the environment should match (default: "
         "the lock of the one target in ./pyproject.toml for this Python); drift is a warning.")
     ] = None,
+    fit: Annotated[str | None, typer.Option(
+        "--fit", metavar="MODEL", help="A planned run's model (7B, 350M or a config.json): an "
+        "error when it fits on no visible GPU. With --fit-method, --fit-batch, --fit-seq, "
+        "--fit-precision, --fit-optimizer, --fit-lora-rank, --fit-grad-checkpointing, as "
+        "`envcheck fit` takes them.")] = None,
+    fit_method: Annotated[str, typer.Option("--fit-method", metavar="full|lora|qlora|inference"
+                                            )] = "full",
+    fit_batch: Annotated[int, typer.Option("--fit-batch", metavar="N")] = 1,
+    fit_seq: Annotated[int, typer.Option("--fit-seq", metavar="N")] = 2048,
+    fit_precision: Annotated[str, typer.Option("--fit-precision", metavar="fp32|bf16|fp16")
+                             ] = "bf16",
+    fit_optimizer: Annotated[str, typer.Option("--fit-optimizer",
+                                               metavar="adamw|adamw8bit|sgd")] = "adamw",
+    fit_lora_rank: Annotated[int, typer.Option("--fit-lora-rank", metavar="R")] = 16,
+    fit_grad_checkpointing: Annotated[bool, typer.Option("--fit-grad-checkpointing")] = False,
 ) -> None:
     """Diagnose this machine (or a saved Snapshot, or a pasted report): every mismatch with
     the measured values and a concrete fix. Exit 0 when no errors, 3 when there are."""
@@ -138,6 +173,10 @@ def doctor(
         raise UsageError("--error and --error-file are two sources; give one")
     fmt = OutputFormat.json if json_output else output_format
     planned = resolve_plan(plan) if plan else None
+    fit_request = _fit_request(fit, method=fit_method, batch=fit_batch, seq=fit_seq,
+                               precision=fit_precision, optimizer=fit_optimizer,
+                               lora_rank=fit_lora_rank,
+                               grad_checkpointing=fit_grad_checkpointing) if fit else None
     error_text = read_text_input(error_file, "--error-file") if error_file else error
     # Read first: a lockfile that is not one is a usage error before minutes of probing.
     given_lock = _read_lock(lock) if lock is not None else None
@@ -152,7 +191,7 @@ def doctor(
         snapshot=snapshot, error_text=error_text, plan=planned, thresholds=thresholds,
         missing=missing, lock=project_lock.lock if project_lock else None,
         lock_path=project_lock.path if project_lock else None,
-        lock_findings=project_lock.findings if project_lock else ()))
+        lock_findings=project_lock.findings if project_lock else (), fit=fit_request))
     text: str | None = None
     if fmt is OutputFormat.json:
         from envcheck.doctor_output import render_json

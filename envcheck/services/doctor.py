@@ -4,13 +4,14 @@ match."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from packaging.version import Version
 
 from envcheck.diagnosis import CauseAssessment, assess_error
 from envcheck.drift import InstalledDistribution, compare, pip_command, summarize, sync_command
+from envcheck.fit import FitRequest, estimate, fit_findings
 from envcheck.findings import Finding, sort_findings
 from envcheck.lockfile import LockfileError, parse_lockfile
 from envcheck.lockfile_model import Lockfile
@@ -38,6 +39,8 @@ class DoctorRequest:
     """How to name the lock in the finding and its fix."""
     lock_findings: tuple[Finding, ...] = ()
     """What choosing the lock had to say (several targets fit, an unreadable lockfile)."""
+    fit: FitRequest | None = None
+    """A planned run (`--fit`): a `memory` finding when it fits on no visible GPU."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,8 +75,11 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
     findings = run_rules(snapshot, request.thresholds)
     # Drift is about what is installed, so the Snapshot as measured, not as planned.
     lock_findings = [*request.lock_findings, *lock_drift_findings(request)]
-    if lock_findings:
-        findings = sort_findings([*findings, *lock_findings])
+    fit_results = (fit_findings(estimate(request.fit), snapshot.gpus)
+                   if request.fit is not None and snapshot.gpus else ())
+    if lock_findings or fit_results:
+        findings = sort_findings([*findings, *lock_findings,
+                                  *(replace(f, rule="fit") for f in fit_results)])
     causes = (assess_error(request.error_text, snapshot, findings)
               if request.error_text else ())
     return DoctorResult(snapshot=snapshot, findings=findings, causes=causes,

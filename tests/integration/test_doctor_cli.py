@@ -172,3 +172,20 @@ def test_collect_env_reports_through_the_command_line(envcheck_cli: CliRunner) -
         document = json.loads(result.stdout)
         assert document["snapshot"]["source"] == "report"
         assert document["snapshot"]["torch"]["version"] is not None
+
+
+def test_a_planned_run_that_does_not_fit(envcheck_cli: CliRunner, torch_cpu_python: Path) -> None:
+    code, document = _doctor_json(envcheck_cli, "--python", str(torch_cpu_python),
+                                  "--fit", "7B", "--fit-method", "full", "--fit-batch", "8",
+                                  scenario="rtx4090_driver550")
+    assert code == 3
+    (finding,) = [f for f in document["findings"] if f["id"] == "run-does-not-fit-gpu-memory"]
+    assert finding["category"] == "memory"
+    assert "RTX 4090" in finding["summary"]
+    small = envcheck_cli("doctor", "--json", "--python", str(torch_cpu_python), "--fit", "350M",
+                         "--fit-method", "inference", scenario="rtx4090_driver550")
+    assert "run-does-not-fit-gpu-memory" not in small.stdout
+    bad = envcheck_cli("doctor", "--fit", "7B", "--fit-method", "sideways",
+                       scenario="rtx4090_driver550")
+    assert bad.returncode == 2
+    assert "--fit-method" in bad.stderr
