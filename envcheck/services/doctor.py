@@ -11,8 +11,8 @@ from packaging.version import Version
 
 from envcheck.diagnosis import CauseAssessment, assess_error
 from envcheck.drift import InstalledDistribution, compare, pip_command, summarize, sync_command
-from envcheck.fit import FitRequest, estimate, fit_findings
 from envcheck.findings import Finding, sort_findings
+from envcheck.fit import FitRequest, estimate, fit_findings
 from envcheck.lockfile import LockfileError, parse_lockfile
 from envcheck.lockfile_model import Lockfile
 from envcheck.plan import PlannedBuild, apply_plan
