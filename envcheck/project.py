@@ -243,7 +243,7 @@ _VARIANT_EXAMPLE = '"cpu" or "cu" and the CUDA version without its dot ("cu126",
 _TARGET_KEYS = ("python", "platform", "cuda", "torch", "requirements", "base_image", "profiles")
 _PROFILE_KEYS = ("driver", "cuda_driver_api", "runtime", "glibc", "os", "gpus")
 _GPU_KEYS = ("name", "compute_capability", "memory_mib", "count")
-_INDEX_KEYS = ("url", "variants")
+_INDEX_KEYS = ("url", "variants", "format")
 
 
 def check_name(kind: str, name: str) -> str | None:
@@ -539,7 +539,13 @@ class _Reader:
             problem = check_variant(variant)
             if problem:
                 raise self.fail((*path, "variants", i), problem, hint=_variant_hint(variant))
-        return PackageIndex(name=name, url=url, variants=variants)
+        index_format = table.get("format", "simple")
+        if index_format not in ("simple", "flat"):
+            raise self.fail((*path, "format"), f'expected "simple" (a PEP 503 index) or "flat" '
+                            f"(a folder of wheels, pip's --find-links), got "
+                            f"{_describe(index_format)}")
+        return PackageIndex(name=name, url=url, variants=variants,
+                            format="flat" if index_format == "flat" else "simple")
 
     def runners(self, path: Path_, value: object, profiles: Mapping[str, Profile]
                 ) -> dict[str, str]:

@@ -15,6 +15,7 @@ from envcheck.snapshot import DriverVersion
 
 TargetPlatform = Literal["linux/x86_64", "linux/aarch64"]
 ContainerRuntime = Literal["docker", "docker+nvidia", "podman", "none"]
+IndexFormat = Literal["simple", "flat"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +62,9 @@ class PackageIndex:
     """May name credentials as ${VARIABLE}; never written with their values."""
     variants: tuple[str, ...] = ()
     """The torch variants it serves ("cu126", "cpu", ...)."""
+    format: IndexFormat = "simple"
+    """"simple": a PEP 503 index; "flat": a folder or page of wheel links, what pip calls
+    --find-links and uv a flat index (a local wheel mirror, a CI artifact folder)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -63,6 +63,8 @@ class ResolveRequest:
     platform: TargetPlatform
     index_urls: tuple[str, ...] = ()
     """Extra indexes, credentials expanded: secrets, passed through the environment only."""
+    find_links: tuple[str, ...] = ()
+    """Flat indexes (folders or pages of wheel links), passed the same way."""
     upgrade_packages: tuple[str, ...] = ()
     env: Mapping[str, str]
     """The environment the resolver runs in (PATH, HOME for netrc and caches, proxies)."""
@@ -122,9 +124,10 @@ class _SubprocessResolver:
 
     def resolve(self, request: ResolveRequest) -> str:
         env = {**request.env, **self._index_env(request)}
+        secrets = (*request.index_urls, *request.find_links)
         result = self._run(self.argv(request), env=env, timeout=request.timeout,
-                           secrets=request.index_urls)
-        said = _scrub(result.stderr.strip() or result.stdout.strip(), request.index_urls)
+                           secrets=secrets)
+        said = _scrub(result.stderr.strip() or result.stdout.strip(), secrets)
         if not result.ok:
             tail = explanation(said)
             if _NETWORK_SIGNS.search(said):
@@ -174,9 +177,12 @@ class UvResolver(_SubprocessResolver):
         # UV_INDEX indexes take priority over PyPI, so torch comes from the variant index
         # (uv's first-index strategy: no mixing of a +cu126 torch with PyPI's). Passed in
         # the environment, so credentials appear in no process listing.
-        if not request.index_urls:
-            return {}
-        return {"UV_INDEX": " ".join(request.index_urls)}
+        env = {}
+        if request.index_urls:
+            env["UV_INDEX"] = " ".join(request.index_urls)
+        if request.find_links:
+            env["UV_FIND_LINKS"] = ",".join(request.find_links)
+        return env
 
 
 class PipToolsResolver(_SubprocessResolver):
@@ -194,9 +200,12 @@ class PipToolsResolver(_SubprocessResolver):
         return argv
 
     def _index_env(self, request: ResolveRequest) -> dict[str, str]:
-        if not request.index_urls:
-            return {}
-        return {"PIP_EXTRA_INDEX_URL": " ".join(request.index_urls)}
+        env = {}
+        if request.index_urls:
+            env["PIP_EXTRA_INDEX_URL"] = " ".join(request.index_urls)
+        if request.find_links:
+            env["PIP_FIND_LINKS"] = " ".join(request.find_links)
+        return env
 
 
 def make_resolver(name: ResolverName, *, runner: CommandRunner, bin_dirs: Sequence[Path],

@@ -334,7 +334,10 @@ def lock_target(project: Project, target: Target, request: LockRequest, context:
     requirements = requirements_text(project, target)
     indexes = select_indexes(project, target)
     variant_index = next((index for index in indexes if target.cuda in index.variants), None)
-    index_urls = tuple(expand_index_url(index, context.env) for index in indexes)
+    index_urls = tuple(expand_index_url(index, context.env) for index in indexes
+                       if index.format == "simple")
+    find_links = tuple(expand_index_url(index, context.env) for index in indexes
+                       if index.format == "flat")
     path = lockfile_path(project, target)
     previous = path.read_text(encoding="utf-8") if path.is_file() else None
     with tempfile.TemporaryDirectory(prefix="envcheck-lock-") as scratch:
@@ -346,7 +349,8 @@ def lock_target(project: Project, target: Target, request: LockRequest, context:
             output.write_text(previous, encoding="utf-8")
         resolved = resolver.resolve(ResolveRequest(
             inputs=inputs, output=output, python=target.python, platform=target.platform,
-            index_urls=index_urls, upgrade_packages=request.upgrade_packages,
+            index_urls=index_urls, find_links=find_links,
+            upgrade_packages=request.upgrade_packages,
             env=context.env, timeout=context.timeout))
     packages = parse_pinned_requirements(resolved, origin=f"{resolver.name}'s output")
     verify_cuda(target, packages, variant_index=variant_index)
