@@ -15,8 +15,12 @@ class ExitCode(IntEnum):
     INTERNAL = 1
     USAGE = 2
     FINDINGS = 3
+    ENGINE = 4
+    """No container engine answers (`envcheck image ...`)."""
     RESOLUTION = 5
     """The resolver could not satisfy the requirements (`envcheck lock`)."""
+    BUILD = 6
+    """An image build step failed, or the wheelhouse does not match the lock."""
     GUARD_STOPPED = 8
     """`envcheck guard --abort` stopped the command because a threshold was exceeded."""
 
@@ -72,3 +76,21 @@ class ResolutionError(EnvcheckError):
     """The resolver could not satisfy the requirements; the message is its own explanation."""
 
     exit_code = ExitCode.RESOLUTION
+
+
+class EngineUnavailableError(EnvcheckError):
+    """No container engine answers where DOCKER_HOST (or the default socket) points."""
+
+    exit_code = ExitCode.ENGINE
+
+
+class ImageBuildError(EnvcheckError):
+    """A build step failed; the message names the step and ends with its log's last lines."""
+
+    exit_code = ExitCode.BUILD
+
+    def __init__(self, message: str, *, step: str | None = None, log_tail: str = "",
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.step = step
+        self.log_tail = log_tail

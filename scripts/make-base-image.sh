@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# Build the test base image envcheck-test/bookworm-python:1 without any registry.
+# Build the test base image envcheck-test/bookworm-python:2 without any registry.
 #
 # Docker Hub cannot be reached from the development machines or CI, so the image is a
-# debootstrap'ed Debian bookworm (minbase + python3) imported with `docker import`.
+# debootstrap'ed Debian bookworm (minbase + python3 + python3-venv) imported with `docker import`.
+# python3-venv is Debian's split-out ensurepip: image builds make virtual environments offline.
 # The root file system is cached as a tarball, because the engine's data root may be wiped
 # between runs while the cache folder stays: then re-creating the image is a `docker import`.
 #
 # Environment:
 #   ENVCHECK_TEST_CACHE      cache folder (default /var/cache/envcheck-test)
 #   ENVCHECK_DEBIAN_MIRROR   Debian mirror (default: the one apt uses here, else deb.debian.org)
-#   ENVCHECK_BASE_IMAGE      tag to create (default envcheck-test/bookworm-python:1)
+#   ENVCHECK_BASE_IMAGE      tag to create (default envcheck-test/bookworm-python:2)
 set -euo pipefail
 
-image=${ENVCHECK_BASE_IMAGE:-envcheck-test/bookworm-python:1}
+image=${ENVCHECK_BASE_IMAGE:-envcheck-test/bookworm-python:2}
 cache_dir=${ENVCHECK_TEST_CACHE:-/var/cache/envcheck-test}
-tarball=$cache_dir/bookworm-python.tar
+packages=python3-minimal,python3,python3-venv
+# The package set is in the name: a tarball cached by an older version of this script is not reused.
+tarball=$cache_dir/bookworm-python-venv.tar
 suite=bookworm
 started=$SECONDS
 
@@ -49,7 +52,7 @@ build_tarball() {
     # shellcheck disable=SC2064  # expand now: the folder is known here
     trap "rm -rf '$rootfs'" EXIT
     say "debootstrap $suite from $mirror into $rootfs"
-    if ! debootstrap --variant=minbase --include=python3-minimal,python3 \
+    if ! debootstrap --variant=minbase --include="$packages" \
         "$suite" "$rootfs" "$mirror" >"$cache_dir/debootstrap.log" 2>&1; then
         say "debootstrap failed; last lines of $cache_dir/debootstrap.log:"
         tail -n 30 "$cache_dir/debootstrap.log" >&2
@@ -87,6 +90,6 @@ if [ ! -s "$tarball" ]; then
     build_tarball
 fi
 docker import --change 'CMD ["python3"]' \
-    --message "debootstrap --variant=minbase --include=python3-minimal,python3 $suite" \
+    --message "debootstrap --variant=minbase --include=$packages $suite" \
     "$tarball" "$image" >/dev/null
 say "imported $image from $tarball in $((SECONDS - started))s"

@@ -21,7 +21,7 @@ import requests.exceptions
 from docker.models.containers import Container
 from docker.types import Mount
 
-BASE_IMAGE = "envcheck-test/bookworm-python:1"
+BASE_IMAGE = "envcheck-test/bookworm-python:2"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAKE_BASE_IMAGE = REPO_ROOT / "scripts" / "make-base-image.sh"
 START_ENGINE = REPO_ROOT / ".ci" / "engine.sh"

@@ -25,6 +25,7 @@ def _dispatch(argv: list[str]) -> None:
         doctor_command,
         fit_command,
         guard_command,
+        image_command,
         inspect_command,
         lock_command,
         project_commands,
