@@ -13,7 +13,7 @@ from typing import Literal
 
 from envcheck.snapshot import Snapshot, Status
 
-FINGERPRINT_SCHEMA = "envcheck.fingerprint/1"
+FINGERPRINT_SCHEMA: Literal["envcheck.fingerprint/1"] = "envcheck.fingerprint/1"
 
 
 @dataclass(frozen=True, kw_only=True)
