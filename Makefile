@@ -42,6 +42,7 @@ test: $(VENV)/.installed engine
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.inspect_vs_collect_env
 	$(BIN)/python -m benchmarks.report_parse
+	$(BIN)/python -m benchmarks.matrix_plan
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .pytest_cache .ruff_cache

@@ -28,6 +28,7 @@ from envcheck.project_model import (
     Profile,
     ProfileGpu,
     Project,
+    RequiredRun,
     Target,
     TargetPlatform,
 )
@@ -220,7 +221,7 @@ def parse_project(text: str, *, root: Path, source: str | None = None) -> Projec
     config = tool.get("envcheck", {}) if isinstance(tool, dict) else {}
     base: Path_ = ("tool", "envcheck")
     reader.table(base, config)
-    reader.known_keys(base, config, ("targets", "profiles", "indexes", "runners"))
+    reader.known_keys(base, config, ("targets", "profiles", "indexes", "runners", "require"))
     profiles = {name: reader.profile((*base, "profiles", name), name, table)
                 for name, table in reader.named_tables((*base, "profiles"),
                                                        config.get("profiles"), "profile")}
@@ -231,8 +232,9 @@ def parse_project(text: str, *, root: Path, source: str | None = None) -> Projec
                     for name, table in reader.named_tables((*base, "indexes"),
                                                            config.get("indexes"), "index"))
     runners = reader.runners((*base, "runners"), config.get("runners"), profiles)
+    requires = reader.requires((*base, "require"), config.get("require"), targets, runners)
     return Project(root=root, pyproject=pyproject, dependencies=dependencies, targets=targets,
-                   profiles=profiles, indexes=indexes, runners=runners)
+                   profiles=profiles, indexes=indexes, runners=runners, requires=requires)
 
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -244,6 +246,7 @@ _TARGET_KEYS = ("python", "platform", "cuda", "torch", "requirements", "base_ima
 _PROFILE_KEYS = ("driver", "cuda_driver_api", "runtime", "glibc", "os", "gpus")
 _GPU_KEYS = ("name", "compute_capability", "memory_mib", "count")
 _INDEX_KEYS = ("url", "variants", "format")
+_REQUIRE_KEYS = ("target", "runner")
 
 
 def check_name(kind: str, name: str) -> str | None:
@@ -315,13 +318,35 @@ class _Reader:
         self.source = source
         self.lines = text.split("\n")
         self.key_index = key_lines(text)
+        self.sections = sections(text)
 
     def fail(self, path: Path_, problem: str, hint: str | None = None) -> ProjectError:
-        line = line_of(self.key_index, path)
+        line = self.array_line(path) or line_of(self.key_index, path)
         key = dotted(path)
         where = f"{self.source}:{line}" if line else self.source
         return ProjectError(f"{where}: {key}: {problem}", hint=hint, key=key, line=line,
                             problem=problem)
+
+    def array_line(self, path: Path_) -> int | None:
+        """The line of a key inside the i-th `[[array]]` table: the key index keeps only the
+        first header of an array of tables, so every element would point at element 0."""
+        for at, part in enumerate(path):
+            if not isinstance(part, int) or at == 0:
+                continue
+            table = path[:at]
+            if not all(isinstance(key, str) for key in table):
+                return None
+            headers = [section for section in self.sections if section.path == table]
+            if part >= len(headers):
+                return None
+            section = headers[part]
+            rest = [key for key in path[at + 1:] if isinstance(key, str)]
+            for number in range(section.start + 1, section.end):
+                found = _KEY_LINE.match(self.lines[number])
+                if rest and found and split_key(found.group(1)) == (rest[0],):
+                    return number + 1
+            return section.start + 1
+        return None
 
     def got(self, path: Path_, value: object) -> str:
         """The value as written: 3.10 stays 3.10, not the float 3.1 it parses to."""
@@ -559,3 +584,38 @@ class _Reader:
                                 f"profiles are: {', '.join(profiles) or 'none yet'})")
             runners[label] = name
         return runners
+
+    # [[tool.envcheck.require]]
+
+    def requires(self, path: Path_, value: object, targets: Mapping[str, Target],
+                 runners: Mapping[str, str]) -> tuple[RequiredRun, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self.fail(path, f"expected an array of tables ([[tool.envcheck.require]] "
+                            f"with target and runner), got {self.got(path, value)}")
+        result: list[RequiredRun] = []
+        for i, item in enumerate(value):
+            table = self.table((*path, i), item)
+            self.known_keys((*path, i), table, _REQUIRE_KEYS)
+            target = self.string((*path, i, "target"),
+                                 self.required((*path, i), table, "target", "require entry"),
+                                 "a target name")
+            runner = self.string((*path, i, "runner"),
+                                 self.required((*path, i), table, "runner", "require entry"),
+                                 "a runner label")
+            if target not in targets:
+                raise self.fail((*path, i, "target"), f"unknown target {json.dumps(target)} "
+                                f"(the targets are: {', '.join(targets) or 'none yet'})",
+                                hint="Name a table of [tool.envcheck.targets], or add it with "
+                                "`envcheck target add`.")
+            if runner not in runners:
+                raise self.fail((*path, i, "runner"), f"unknown runner {json.dumps(runner)} "
+                                f"(the runners are: {', '.join(runners) or 'none yet'})",
+                                hint=f'Map it to a profile in [tool.envcheck.runners]: '
+                                f'{json.dumps(runner)} = "PROFILE".')
+            required = RequiredRun(target=target, runner=runner)
+            if required in result:
+                raise self.fail((*path, i), f"{target} on {runner} is required twice")
+            result.append(required)
+        return tuple(result)

@@ -68,6 +68,15 @@ class PackageIndex:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RequiredRun:
+    """A combination CI must be able to run (`[[tool.envcheck.require]]`): `envcheck matrix
+    --check` fails when this target's lock cannot run on this runner's profile."""
+
+    target: str
+    runner: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Project:
     root: Path
     pyproject: Path
@@ -77,3 +86,4 @@ class Project:
     indexes: tuple[PackageIndex, ...] = ()
     runners: Mapping[str, str] = field(default_factory=dict)
     """CI runner label -> profile name."""
+    requires: tuple[RequiredRun, ...] = ()

@@ -28,6 +28,7 @@ def _dispatch(argv: list[str]) -> None:
         image_command,
         inspect_command,
         lock_command,
+        matrix_command,
         project_commands,
         verify_command,
     )
