@@ -21,6 +21,8 @@ class ExitCode(IntEnum):
     """The resolver could not satisfy the requirements (`envcheck lock`)."""
     BUILD = 6
     """An image build step failed, or the wheelhouse does not match the lock."""
+    PARITY_BLOCK = 7
+    """`envcheck compare` / `promote`: the two fingerprints differ in a way that blocks."""
     GUARD_STOPPED = 8
     """`envcheck guard --abort` stopped the command because a threshold was exceeded."""
 
@@ -49,6 +51,22 @@ class UsageError(EnvcheckError):
 
 class SnapshotFormatError(UsageError):
     """A Snapshot document that is not one, or of another schema version."""
+
+
+class FingerprintFormatError(UsageError):
+    """A Fingerprint document that is not one, is truncated, or of another schema version."""
+
+
+class ContainerRunError(EnvcheckError):
+    """A container envcheck started exited badly or hung; the message ends with its log tail."""
+
+    exit_code = ExitCode.ENGINE
+
+    def __init__(self, message: str, *, step: str, log_tail: str = "",
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.step = step
+        self.log_tail = log_tail
 
 
 class CommandNotFoundError(EnvcheckError):

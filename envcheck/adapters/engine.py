@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any, Literal, Protocol
 
 from envcheck.errors import (
+    ContainerRunError,
     EngineUnavailableError,
     EnvcheckError,
     ExitCode,
@@ -72,6 +73,39 @@ class ImageDetails:
     user: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class ContainerMount:
+    source: str
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeContainerRequest:
+    """One container run of a copied-in script: `docker run` options users need."""
+
+    image: str
+    command: tuple[str, ...]
+    files: Mapping[str, bytes] = field(default_factory=dict)
+    """Absolute path in the container -> content, copied in before the start."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    mounts: tuple[ContainerMount, ...] = ()
+    gpus: str | None = None
+    """"all", "2", "device=0,1": like `docker run --gpus`."""
+    shm_size: str | None = None
+    runtime: str | None = None
+    network_mode: str | None = "none"
+    """The probes need no network; "none" also works on an engine without a bridge."""
+    timeout: float = 600.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeContainerResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
 class ContainerEngine(Protocol):
     def build(self, request: BuildRequest,
               on_event: Callable[[BuildEvent], None] | None = None) -> str:
@@ -94,6 +128,22 @@ class ContainerEngine(Protocol):
 
     def registry_digest(self, reference: str) -> str:
         """The manifest digest a registry serves for name:tag (its distribution API)."""
+        ...
+
+    def run_script(self, request: ProbeContainerRequest) -> ProbeContainerResult:
+        """Run to completion; ContainerRunError (with the log tail) when it hangs."""
+        ...
+
+    def server_version(self) -> str: ...
+
+    def save(self, reference: str, sink: IO[bytes]) -> None: ...
+
+    def load(self, source: IO[bytes]) -> str:
+        """Load a `docker save` stream; return the image ID."""
+        ...
+
+    def pull(self, reference: str) -> str:
+        """Pull; return the image ID."""
         ...
 
     def close(self) -> None: ...
@@ -277,6 +327,119 @@ class DockerEngine:
         if not digest.startswith("sha256:"):
             raise EnvcheckError(f"the registry answered no digest for {reference}: {answer}")
         return digest
+
+    # --- containers and moving images --------------------------------------------------
+
+    def server_version(self) -> str:
+        return str(self._client.version().get("Version") or "unknown")
+
+    def run_script(self, request: ProbeContainerRequest) -> ProbeContainerResult:
+        import docker.errors
+        import docker.types
+        import requests.exceptions
+
+        mounts = [docker.types.Mount(target=m.target, source=m.source, type="bind",
+                                     read_only=m.read_only) for m in request.mounts]
+        device_requests = [_gpu_request(request.gpus)] if request.gpus else None
+        try:
+            container = self._client.containers.create(
+                request.image, list(request.command), entrypoint=[], environment=dict(
+                    request.env), mounts=mounts, shm_size=request.shm_size,
+                runtime=request.runtime, device_requests=device_requests,
+                network_mode=request.network_mode,
+                labels={"envcheck": "fingerprint"})
+        except docker.errors.ImageNotFound as e:
+            raise ImageNotFoundError(f"no image {request.image} in the engine at {self.host}",
+                                     hint="pull or build it there first") from e
+        except docker.errors.APIError as e:
+            raise ContainerRunError(f"the engine at {self.host} refused to create a "
+                                    f"container of {request.image}: {e.explanation or e}",
+                                    step="create") from e
+        try:
+            if request.files:
+                container.put_archive("/", _script_tar(request.files))
+            try:
+                container.start()
+            except docker.errors.APIError as e:
+                raise ContainerRunError(f"the container of {request.image} did not start: "
+                                        f"{e.explanation or e}", step="start") from e
+            try:
+                status = container.wait(timeout=request.timeout)
+            except (requests.exceptions.ConnectionError,
+                    requests.exceptions.ReadTimeout) as e:
+                container.kill()
+                logs = container.logs().decode(errors="replace")
+                raise ContainerRunError(
+                    f"the container of {request.image} was still running after "
+                    f"{request.timeout:g} s and was killed; last lines of its log:\n"
+                    f"{_indent(_tail(logs))}", step="run", log_tail=_tail(logs)) from e
+            stdout = container.logs(stdout=True, stderr=False).decode(errors="replace")
+            stderr = container.logs(stdout=False, stderr=True).decode(errors="replace")
+            return ProbeContainerResult(exit_code=int(status["StatusCode"]), stdout=stdout,
+                                        stderr=stderr)
+        finally:
+            container.remove(force=True)
+
+    def save(self, reference: str, sink: IO[bytes]) -> None:
+        import docker.errors
+
+        try:
+            for chunk in self._client.api.get_image(reference):
+                sink.write(chunk)
+        except docker.errors.APIError as e:
+            raise EnvcheckError(f"the engine at {self.host} could not save {reference}: "
+                                f"{e.explanation or e}") from e
+
+    def load(self, source: IO[bytes]) -> str:
+        import docker.errors
+
+        try:
+            images = self._client.images.load(source.read())
+        except docker.errors.APIError as e:
+            raise EnvcheckError(f"the engine at {self.host} could not load the image: "
+                                f"{e.explanation or e}") from e
+        if not images:
+            raise EnvcheckError(f"the engine at {self.host} loaded no image from the stream")
+        return str(images[0].id)
+
+    def pull(self, reference: str) -> str:
+        import docker.errors
+
+        # The SDK splits name:tag and name@sha256:digest itself.
+        try:
+            image = self._client.images.pull(reference)
+        except docker.errors.APIError as e:
+            raise EnvcheckError(f"the engine at {self.host} could not pull {reference}: "
+                                f"{e.explanation or e}",
+                                hint="check the registry address; a plain-http registry "
+                                "needs --insecure-registry on that engine") from e
+        return str(image.id)
+
+
+def _gpu_request(gpus: str) -> Any:
+    import docker.types
+
+    if gpus == "all":
+        return docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])
+    if gpus.startswith("device="):
+        return docker.types.DeviceRequest(device_ids=gpus.removeprefix("device=").split(","),
+                                          capabilities=[["gpu"]])
+    return docker.types.DeviceRequest(count=int(gpus), capabilities=[["gpu"]])
+
+
+def _script_tar(files: Mapping[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, content in files.items():
+            member = tarfile.TarInfo(name.lstrip("/"))
+            member.size = len(content)
+            member.mode = 0o755
+            archive.addfile(member, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def _tail(text: str) -> str:
+    return "\n".join(text.strip().splitlines()[-_LOG_TAIL_LINES:])
 
 
 def _follow_build(stream: Iterator[dict[str, Any]],

@@ -29,6 +29,7 @@ def _dispatch(argv: list[str]) -> None:
         inspect_command,
         lock_command,
         matrix_command,
+        parity_commands,
         project_commands,
         verify_command,
     )

@@ -7,7 +7,12 @@ facts as JSON on stdout; envcheck interprets them. It never imports torch unless
 envcheck runs the deep part as a separate process with a time limit so that a crash there
 loses only the deep facts.
 
-Usage: python envprobe.py [--deep | --verify-records [--quick]]
+Usage: python envprobe.py [--deep | --verify-records [--quick] | --host-facts]
+
+`--host-facts` (for `envcheck fingerprint --image`) also records the raw facts envcheck's
+host probes would read on this machine (files, folder listings, `ldconfig -p`,
+`nvidia-smi -q -x`, `nvcc --version`, NVML through ctypes), so that envcheck, outside the
+container, can replay them through the same probes instead of a second implementation.
 
 `--verify-records` re-hashes every file each distribution's RECORD lists (the wheel spec's
 sha256, urlsafe base64 without padding), so a file edited after installation shows; `--quick`
@@ -387,6 +392,189 @@ def verify_report(quick: bool) -> dict[str, Any]:
     return report
 
 
+# What envcheck's probes read (envcheck/probes/system.py, driver.py, toolkits.py,
+# cuda_libraries.py); a path asked for outside these answers "absent" when replayed.
+_HOST_FILES = (
+    "/proc/driver/nvidia/version", "/etc/os-release", "/proc/meminfo",
+    "/proc/sys/kernel/osrelease", "/proc/cpuinfo", "/proc/1/cgroup",
+)
+_HOST_PATHS = ("/.dockerenv", "/run/.containerenv", "/dev/dxg", "/dev/shm", "/tmp")
+_TOOLKIT_ROOTS = ("/usr/local/cuda", "/opt/cuda")
+_PROGRAMS = ("python3", "nvcc", "ldconfig", "nvidia-smi")
+_COMMAND_TIMEOUT = 20.0
+# nvml.h error codes the driver probe tells apart.
+_NVML_ERRORS = {
+    1: "NVML_ERROR_UNINITIALIZED", 2: "NVML_ERROR_INVALID_ARGUMENT",
+    3: "NVML_ERROR_NOT_SUPPORTED", 9: "NVML_ERROR_DRIVER_NOT_LOADED",
+    12: "NVML_ERROR_LIBRARY_NOT_FOUND", 13: "NVML_ERROR_FUNCTION_NOT_FOUND",
+    18: "NVML_ERROR_LIB_RM_VERSION_MISMATCH", 999: "NVML_ERROR_UNKNOWN",
+}
+
+
+def _run_command(argv: list[str]) -> dict[str, Any]:
+    import subprocess
+
+    try:
+        completed = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   timeout=_COMMAND_TIMEOUT, check=False)
+    except (FileNotFoundError, PermissionError):
+        return {"found": False}
+    except subprocess.TimeoutExpired:
+        return {"found": True, "timeout": True}
+    return {"found": True, "returncode": completed.returncode,
+            "stdout": completed.stdout.decode("utf-8", "replace"),
+            "stderr": completed.stderr.decode("utf-8", "replace")[-4000:]}
+
+
+def nvml_facts() -> dict[str, Any]:
+    """The driver and each GPU's basics through NVML with ctypes (no pynvml here)."""
+    import ctypes
+
+    try:
+        nvml = ctypes.CDLL("libnvidia-ml.so.1")
+    except OSError as e:
+        return {"error": "NVML_ERROR_LIBRARY_NOT_FOUND", "detail": str(e)}
+
+    def failed(code: int) -> dict[str, Any]:
+        return {"error": _NVML_ERRORS.get(code, "NVML_ERROR_%d" % code), "code": code}
+
+    init = getattr(nvml, "nvmlInit_v2", None) or nvml.nvmlInit
+    code = init()
+    if code != 0:
+        return failed(code)
+    try:
+        text = ctypes.create_string_buffer(96)
+        code = nvml.nvmlSystemGetDriverVersion(text, ctypes.c_uint(96))
+        if code != 0:
+            return failed(code)
+        facts: dict[str, Any] = {"driver_version": text.value.decode(), "devices": []}
+        cuda = ctypes.c_int(0)
+        facts["cuda_driver_version"] = (
+            cuda.value if nvml.nvmlSystemGetCudaDriverVersion(ctypes.byref(cuda)) == 0 else None)
+        count = ctypes.c_uint(0)
+        code = nvml.nvmlDeviceGetCount_v2(ctypes.byref(count))
+        if code != 0:
+            return failed(code)
+        for index in range(count.value):
+            handle = ctypes.c_void_p()
+            if nvml.nvmlDeviceGetHandleByIndex_v2(ctypes.c_uint(index), ctypes.byref(handle)):
+                continue
+            device: dict[str, Any] = {"index": index}
+            if nvml.nvmlDeviceGetName(handle, text, ctypes.c_uint(96)) == 0:
+                device["name"] = text.value.decode()
+            if nvml.nvmlDeviceGetUUID(handle, text, ctypes.c_uint(96)) == 0:
+                device["uuid"] = text.value.decode()
+            major, minor = ctypes.c_int(0), ctypes.c_int(0)
+            if nvml.nvmlDeviceGetCudaComputeCapability(
+                    handle, ctypes.byref(major), ctypes.byref(minor)) == 0:
+                device["compute_capability"] = [major.value, minor.value]
+            memory = (ctypes.c_ulonglong * 3)()  # nvmlMemory_t: total, free, used
+            if nvml.nvmlDeviceGetMemoryInfo(handle, ctypes.byref(memory)) == 0:
+                device["memory_total_bytes"] = int(memory[0])
+                device["memory_used_bytes"] = int(memory[2])
+            facts["devices"].append(device)
+        return facts
+    finally:
+        nvml.nvmlShutdown()
+
+
+def _path_facts(paths: list[str]) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    for path in sorted(set(paths)):
+        if not os.path.lexists(path):
+            facts[path] = None
+            continue
+        entry: dict[str, Any] = {"dir": os.path.isdir(path), "real": os.path.realpath(path)}
+        if entry["dir"]:
+            try:
+                entry["entries"] = sorted(os.listdir(path))
+            except OSError:
+                entry["entries"] = []
+        try:
+            usage = os.statvfs(path)
+            entry["disk"] = [usage.f_blocks * usage.f_frsize, usage.f_bavail * usage.f_frsize]
+        except OSError:
+            pass
+        facts[path] = entry
+    return facts
+
+
+def _read_files(paths: list[str]) -> dict[str, Any]:
+    texts: dict[str, Any] = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                texts[path] = handle.read(1 << 20).decode("utf-8", "replace")
+        except OSError:
+            texts[path] = None
+    return texts
+
+
+def host_facts(python_report: dict[str, Any]) -> dict[str, Any]:
+    env = dict(os.environ)
+    path_dirs = [d for d in env.get("PATH", "").split(":") if d]
+    lib_dirs = [d for d in env.get("LD_LIBRARY_PATH", "").split(":") if d]
+    home = env.get("HOME")
+    paths = list(_HOST_PATHS) + list(_TOOLKIT_ROOTS) + ["/dev", "/usr/local", os.getcwd()]
+    paths += [os.path.join(d, p) for d in path_dirs for p in _PROGRAMS]
+    paths += ["/sbin/ldconfig", "/usr/sbin/ldconfig"] + lib_dirs
+    for variable in ("VIRTUAL_ENV", "CONDA_PREFIX", "CUDA_HOME", "CUDA_PATH", "HF_HOME",
+                     "HF_HUB_CACHE"):
+        if env.get(variable):
+            paths += [env[variable], os.path.join(env[variable], "bin", "python")]
+    if home:
+        paths += [home, os.path.join(home, ".cache"), os.path.join(home, ".cache", "huggingface"),
+                  os.path.join(home, ".cache", "huggingface", "hub")]
+    roots = list(_TOOLKIT_ROOTS) + [env[v] for v in ("CUDA_HOME", "CUDA_PATH") if env.get(v)]
+    try:
+        roots += [os.path.join("/usr/local", n) for n in os.listdir("/usr/local")
+                  if n.startswith("cuda-")]
+    except OSError:
+        pass
+    nvcc_paths = [os.path.join(d, "nvcc") for d in path_dirs]
+    nvcc_paths += [os.path.join(r, "bin", "nvcc") for r in roots]
+    for nvcc in list(nvcc_paths):
+        if os.path.exists(nvcc):
+            roots.append(os.path.dirname(os.path.dirname(os.path.realpath(nvcc))))
+    files = list(_HOST_FILES)
+    for root in roots:
+        paths += [root, os.path.join(root, "bin", "nvcc"), os.path.join(root, "include/cuda.h"),
+                  os.path.join(root, "version.json")]
+        files += [os.path.join(root, "version.json"), os.path.join(root, "version.txt")]
+        nvcc_paths.append(os.path.join(root, "bin", "nvcc"))
+    commands: dict[str, Any] = {}
+    for program in ("ldconfig", "/sbin/ldconfig", "/usr/sbin/ldconfig"):
+        commands[program + " -p"] = _run_command([program, "-p"])
+    commands["nvidia-smi -q -x"] = _run_command(["nvidia-smi", "-q", "-x"])
+    for nvcc in sorted(set(nvcc_paths)):
+        if os.path.exists(nvcc):
+            commands[nvcc + " --version"] = _run_command([nvcc, "--version"])
+            # A wrapper script hides the toolkit root; nvcc's dry run names it.
+            dryrun = [nvcc, "--dryrun", "-c", "-x", "cu", "/dev/null", "-o", "/dev/null"]
+            commands[" ".join(dryrun)] = _run_command(dryrun)
+            paths.append(os.path.realpath(nvcc))
+    libraries = [line.rsplit("=>", 1)[1].strip()
+                 for line in (commands["ldconfig -p"].get("stdout") or "").splitlines()
+                 if "=>" in line and _is_library_file(line.strip().split(" ", 1)[0])]
+    for entry in python_report.get("wheel_libraries", ()) + python_report.get(
+            "conda_libraries", ()):
+        libraries.append(entry["path"])
+    libraries += python_report.get("torch", {}).get("bundled_libraries", ())
+    for directory in lib_dirs:
+        try:
+            libraries += [os.path.join(directory, n) for n in os.listdir(directory)]
+        except OSError:
+            pass
+    return {
+        "env": env,
+        "cwd": os.getcwd(),
+        "files": _read_files(files),
+        "paths": _path_facts(paths + libraries),
+        "commands": commands,
+        "nvml": nvml_facts(),
+    }
+
+
 def main(argv: list[str]) -> int:
     if "--verify-records" in argv:
         report: dict[str, Any] = verify_report(quick="--quick" in argv)
@@ -402,6 +590,8 @@ def main(argv: list[str]) -> int:
             "conda_libraries": conda_library_files(sys.prefix),
             "torch": torch_facts(dists),
         }
+        if "--host-facts" in argv:
+            report["host"] = host_facts(report)
     sys.stdout.write(json.dumps(report))
     sys.stdout.write("\n")
     return 0

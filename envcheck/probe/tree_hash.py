@@ -6,7 +6,10 @@ relative to the root, its kind, whether it is executable, and its bytes (a symli
 target). Timestamps, owners and byte-code caches are left out: they differ between two
 builds of the same lock without changing what runs.
 
-Usage: python tree_hash.py ROOT   (prints sha256:<hex>)
+Usage: python tree_hash.py ROOT     (prints sha256:<hex>)
+       python tree_hash.py --site   (the site-packages/dist-packages folders on sys.path,
+                                     each hashed, then the list hashed: `envcheck
+                                     fingerprint` on an image envcheck did not build)
 """
 
 from __future__ import annotations
@@ -45,5 +48,20 @@ def tree_sha256(root: str) -> str:
     return "sha256:" + digest.hexdigest()
 
 
+def site_sha256() -> str:
+    folders = []
+    for entry in sys.path:
+        real = os.path.realpath(entry) if entry else ""
+        wanted = os.path.basename(real) in ("site-packages", "dist-packages")
+        if wanted and os.path.isdir(real) and real not in folders:
+            folders.append(real)
+    digest = hashlib.sha256()
+    for folder in folders:
+        digest.update(folder.encode("utf-8", "surrogateescape") + b"\0"
+                      + tree_sha256(folder).encode("ascii") + b"\n")
+    return "sha256:" + digest.hexdigest()
+
+
 if __name__ == "__main__":
-    sys.stdout.write(tree_sha256(sys.argv[1]) + "\n")
+    answer = site_sha256() if sys.argv[1] == "--site" else tree_sha256(sys.argv[1])
+    sys.stdout.write(answer + "\n")

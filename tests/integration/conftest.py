@@ -15,7 +15,11 @@ from typing import Any
 
 import pytest
 
-from tests.integration.engine_fixtures import base_image, docker_client  # noqa: F401
+from tests.integration.engine_fixtures import (  # noqa: F401
+    base_image,
+    docker_client,
+    registry,
+)
 from tests.standin_nvml.build import build_standin_nvml
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,8 +8,12 @@ did not start cannot pass by skipping everything that matters.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import time
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import docker.errors
@@ -19,6 +23,7 @@ from tests.engine import BASE_IMAGE, MAKE_BASE_IMAGE, START_ENGINE, engine_clien
 
 # debootstrap of a cold cache took about a minute here; leave room for a slow mirror.
 BASE_IMAGE_BUILD_TIMEOUT_S = 900
+REGISTRY = "/usr/bin/docker-registry"
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +71,40 @@ def base_image(docker_client: docker.DockerClient) -> str:
             "check that DOCKER_HOST is the same for both"
         )
     return BASE_IMAGE
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Debian's docker-registry on a free loopback port, no auth, storage in a tmp dir."""
+    if not Path(REGISTRY).is_file():
+        pytest.fail(f"{REGISTRY} is missing: apt-get install docker-registry (.ci/engine.sh)")
+    folder = tmp_path_factory.mktemp("registry")
+    port = _free_port()
+    config = folder / "config.yml"
+    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {folder}/data\n"
+                      f"http:\n  addr: 127.0.0.1:{port}\n")
+    log = (folder / "registry.log").open("w")
+    process = subprocess.Popen([REGISTRY, "serve", str(config)], stdout=log, stderr=log)
+    address = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://{address}/v2/", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail(f"docker-registry did not answer: "
+                                f"{(folder / 'registry.log').read_text()}")
+                time.sleep(0.2)
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()

@@ -11,11 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +42,6 @@ from tests.engine import REPO_ROOT, TEST_LABEL, run_container
 pytestmark = pytest.mark.engine
 
 TORCH_WHEEL = Path("/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")
-REGISTRY = "/usr/bin/docker-registry"
 PYPROJECT = """\
 [project]
 name = "demo"
@@ -75,43 +71,6 @@ variants = ["cpu"]
 """
 # Pure-Python (six, idna) and binary (markupsafe, pyyaml) wheels.
 REQUIREMENTS = "six==1.17.0\nidna\nmarkupsafe\npyyaml\n"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Debian's docker-registry on a free loopback port, no auth, storage in a tmp dir."""
-    if not Path(REGISTRY).is_file():
-        pytest.fail(f"{REGISTRY} is missing: apt-get install docker-registry (.ci/engine.sh)")
-    folder = tmp_path_factory.mktemp("registry")
-    port = _free_port()
-    config = folder / "config.yml"
-    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {folder}/data\n"
-                      f"http:\n  addr: 127.0.0.1:{port}\n")
-    log = (folder / "registry.log").open("w")
-    process = subprocess.Popen([REGISTRY, "serve", str(config)], stdout=log, stderr=log)
-    address = f"127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://{address}/v2/", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail(f"docker-registry did not answer: "
-                                f"{(folder / 'registry.log').read_text()}")
-                time.sleep(0.2)
-        yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="session")
