@@ -31,6 +31,7 @@ def _dispatch(argv: list[str]) -> None:
         matrix_command,
         parity_commands,
         project_commands,
+        report_command,
         verify_command,
     )
     from envcheck.cli.app import app
