@@ -42,7 +42,7 @@ from envcheck.services.gate import snapshot_for, torch_from_lock
 from envcheck.services.lock import check_locks, expand_index_url, lockfile_path, select_indexes
 from envcheck.services.wheelhouse import (
     PreflightSource,
-    WheelFile,
+    SilentWheelhouseReporter,
     Wheelhouse,
     WheelhouseReporter,
     WheelhouseRequest,
@@ -116,20 +116,11 @@ class ImageReporter(WheelhouseReporter, Protocol):
     def build_event(self, event: BuildEvent) -> None: ...
 
 
-class _SilentReporter:
+class _SilentReporter(SilentWheelhouseReporter):
     def phase(self, text: str) -> None:
         pass
 
     def build_event(self, event: BuildEvent) -> None:
-        pass
-
-    def wheelhouse_started(self, packages: int) -> None:
-        pass
-
-    def wheelhouse_checked(self, wheel: WheelFile) -> None:
-        pass
-
-    def wheelhouse_finished(self, wheelhouse: Wheelhouse) -> None:
         pass
 
 

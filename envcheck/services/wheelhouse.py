@@ -111,7 +111,7 @@ class WheelhouseReporter(Protocol):
     def wheelhouse_finished(self, wheelhouse: Wheelhouse) -> None: ...
 
 
-class _SilentReporter:
+class SilentWheelhouseReporter:
     def wheelhouse_started(self, packages: int) -> None:
         pass
 
@@ -338,7 +338,7 @@ def _wheel_files(folder: Path) -> tuple[WheelFile, ...]:
 
 def prepare_wheelhouse(request: WheelhouseRequest, runner: CommandRunner,
                        reporter: WheelhouseReporter | None = None) -> Wheelhouse:
-    reporter = reporter or _SilentReporter()
+    reporter = reporter or SilentWheelhouseReporter()
     request.folder.mkdir(parents=True, exist_ok=True)
     training, downloaded = _training(request, runner, reporter)
     preflight = _preflight(request, runner)
