@@ -13,11 +13,11 @@ import typer
 from envcheck.cli.app import app, now_utc, read_text_input
 from envcheck.cli.real_host import build_host
 from envcheck.errors import ExitCode, UsageError
-from envcheck.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from envcheck.fit import FitRequest
     from envcheck.services.doctor import ProjectLock
+    from envcheck.snapshot import Snapshot
 
 
 class OutputFormat(str, Enum):

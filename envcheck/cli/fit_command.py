@@ -6,13 +6,15 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from envcheck.cli.app import app
 from envcheck.errors import UsageError
-from envcheck.fit import GIB, MIB, Estimate, FitRequest, GpuCapacity, GpuFit, Suggestion
+
+if TYPE_CHECKING:
+    from envcheck.fit import Estimate, GpuCapacity, GpuFit, Suggestion
 
 
 class MethodChoice(str, Enum):
@@ -64,6 +66,7 @@ def _gpus(profile: str | None, gpu: str | None, gpu_memory: float | None,
 
 
 def _named_gpu(name: str, memory_gib: float | None) -> GpuCapacity:
+    from envcheck.fit import GIB, GpuCapacity
     from envcheck.knowledge.cuda_tables import find_gpu
 
     model = find_gpu(name)
@@ -79,6 +82,7 @@ def _named_gpu(name: str, memory_gib: float | None) -> GpuCapacity:
 
 
 def _profile_gpus(name: str, project: Path | None) -> tuple[GpuCapacity, ...]:
+    from envcheck.fit import MIB, GpuCapacity
     from envcheck.project import load_project
 
     loaded = load_project((project or Path.cwd()).resolve())
@@ -140,7 +144,7 @@ def fit(
     and check it against each GPU; when it does not fit, the cheapest changes that do.
     Exit 0 when it fits on every GPU considered, 3 when not."""
     from envcheck.errors import ExitCode
-    from envcheck.fit import estimate, fit_on, suggestions
+    from envcheck.fit import FitRequest, estimate, fit_on, suggestions
     from envcheck.fit_model import load_model
 
     shape = load_model(model, cwd=Path.cwd())
@@ -163,6 +167,8 @@ def fit(
 
 
 def _round(value: int) -> float:
+    from envcheck.fit import GIB
+
     return round(value / GIB, 2)
 
 

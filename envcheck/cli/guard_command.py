@@ -9,13 +9,15 @@ import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from envcheck.cli.app import app
 from envcheck.errors import ExitCode, UsageError
-from envcheck.guard import Breach, GuardResult, Sample
+
+if TYPE_CHECKING:
+    from envcheck.guard import Breach, GuardResult, Sample
 
 
 class LiveReporter:

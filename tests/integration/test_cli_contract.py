@@ -19,7 +19,8 @@ def test_help_does_not_import_heavy_modules() -> None:
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()
                 if line.startswith("import time:")}
     assert "inspect" in proc.stdout
-    for heavy in ("docker", "pynvml", "rich.table", "envcheck.services.inspect"):
+    for heavy in ("docker", "pynvml", "rich.table", "envcheck.services.inspect", "envcheck.fit",
+                  "envcheck.guard", "envcheck.services.image", "envcheck.compare"):
         assert heavy not in imported, f"--help imported {heavy}"
 
 
