@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import tarfile
 import time
 from collections.abc import Mapping, Sequence
@@ -21,13 +20,14 @@ import requests.exceptions
 from docker.models.containers import Container
 from docker.types import Mount
 
+from envcheck.adapters.engine import DEFAULT_SOCKET, unix_socket_answers
+
 BASE_IMAGE = "envcheck-test/bookworm-python:2"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAKE_BASE_IMAGE = REPO_ROOT / "scripts" / "make-base-image.sh"
 START_ENGINE = REPO_ROOT / ".ci" / "engine.sh"
 # Lets a test session, or a person, find and remove containers a crashed run left behind.
 TEST_LABEL = "envcheck-test"
-DEFAULT_ENGINE_SOCKET = "/var/run/docker.sock"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,26 +37,13 @@ class ContainerRun:
     stderr: str
 
 
-def _unix_socket_answers(path: str) -> bool:
-    # docker-py's unix transport leaks its socket when connect() fails (transport/unixconn.py
-    # never closes it), which filterwarnings=error turns into an unraisable ResourceWarning.
-    # Knocking first, with a socket closed either way, keeps "no engine" a clean skip.
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as knock:
-        knock.settimeout(5)
-        try:
-            knock.connect(path)
-        except OSError:
-            return False
-    return True
-
-
 def engine_client(
     environment: Mapping[str, str] | None = None, timeout_s: int = 30
 ) -> docker.DockerClient | None:
     """A client for the engine that DOCKER_HOST (or the default socket) names, or None."""
     environment = os.environ if environment is None else environment
-    host = environment.get("DOCKER_HOST") or f"unix://{DEFAULT_ENGINE_SOCKET}"
-    if host.startswith("unix://") and not _unix_socket_answers(host.removeprefix("unix://")):
+    host = environment.get("DOCKER_HOST") or f"unix://{DEFAULT_SOCKET}"
+    if host.startswith("unix://") and not unix_socket_answers(host.removeprefix("unix://")):
         return None
     try:
         client = docker.from_env(environment=dict(environment), timeout=timeout_s)

@@ -155,7 +155,8 @@ class ImageNotFoundError(EnvcheckError):
     exit_code = ExitCode.USAGE
 
 
-def _unix_socket_answers(path: str) -> bool:
+def unix_socket_answers(path: str) -> bool:
+    """Whether something accepts connections on a unix socket."""
     # docker-py leaks its socket when connect() fails; knock first with one closed either way.
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as knock:
         knock.settimeout(5)
@@ -176,12 +177,17 @@ class DockerEngine:
 
         host = env.get("DOCKER_HOST") or f"unix://{DEFAULT_SOCKET}"
         where = f"DOCKER_HOST={env['DOCKER_HOST']}" if env.get("DOCKER_HOST") else host
-        if host.startswith("unix://") and not _unix_socket_answers(host.removeprefix("unix://")):
+        if host.startswith("unix://") and not unix_socket_answers(host.removeprefix("unix://")):
             raise EngineUnavailableError(f"no Docker engine answers at {where}", hint=START_HINT)
         try:
             self._client = docker.from_env(environment=dict(env), timeout=timeout)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise EngineUnavailableError(f"no Docker engine answers at {where}: {e}",
+                                         hint=START_HINT) from e
+        try:
             self._client.ping()
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            self._client.close()  # its pooled socket would otherwise be left to the GC
             raise EngineUnavailableError(f"no Docker engine answers at {where}: {e}",
                                          hint=START_HINT) from e
         self.host = host
