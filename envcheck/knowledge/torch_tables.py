@@ -33,6 +33,15 @@ def parse_variant_name(name: str) -> Version | None:
     return Version(f"{int(digits[:-1])}.{digits[-1]}")
 
 
+def cuda_from_local_label(label: str) -> Version | None:
+    """The CUDA version a wheel's local label names: "cu124" -> 12.4, and the two-digit
+    labels of old releases ("cu92" -> 9.2, "cu80" -> 8.0); None for anything else."""
+    match = re.fullmatch(r"cu(\d{1,2})(\d)", label)
+    if match is None:
+        return None
+    return Version(f"{int(match.group(1))}.{match.group(2)}")
+
+
 def variant_name(cuda: Version) -> str:
     return f"cu{cuda.major}{cuda.minor}"
 

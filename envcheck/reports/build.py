@@ -48,6 +48,7 @@ from packaging.version import InvalidVersion, Version
 
 from envcheck.errors import ParseError
 from envcheck.knowledge.signatures import match_error
+from envcheck.knowledge.torch_tables import cuda_from_local_label
 from envcheck.parsers.ldconfig import identify_cuda_library
 from envcheck.parsers.nvcc_version import parse_nvcc_version
 from envcheck.parsers.nvidia_smi_xml import SmiReport, parse_nvidia_smi_xml
@@ -136,7 +137,6 @@ _LINUX_PLATFORM = re.compile(
 _OS_ARCH = re.compile(r"^(?P<os>.*?)\s*\((?P<arch>x86_64|aarch64|arm64|ppc64le|s390x|i386)\)$")
 _GLIBC = re.compile(r"^glibc-(\d{1,3}\.\d{1,4})")
 _RELEASE = re.compile(r"^(\d{1,3})\.(\d{1,3})(?:\.(\d{1,6}))?$")
-_CUDA_TAG = re.compile(r"^cu(\d{1,3})(\d)$")
 _CONDA_CUDA = re.compile(r"cuda(\d{1,3}\.\d{1,3})")
 _CONDA_CUDNN = re.compile(r"cudnn(\d{1,3}(?:\.\d{1,4}){1,3})")
 
@@ -596,8 +596,8 @@ def _torch_from_packages(packages: list[Package], conda: list[CondaPackage]) -> 
         local = version.local if version else None
         if local == "cpu":
             provenance["cuda"] = "derived"
-        elif local and (tag := _CUDA_TAG.match(local)):
-            cuda = Version(f"{int(tag.group(1))}.{tag.group(2)}")
+        elif local and (tagged := cuda_from_local_label(local)):
+            cuda = tagged
             provenance["cuda"] = "derived"
         elif local and local.startswith("rocm"):
             hip = local[len("rocm"):]

@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from packaging.version import InvalidVersion, Version
 
+from envcheck.knowledge.torch_tables import cuda_from_local_label
 from envcheck.reports.install_logs import debian_version
 from envcheck.reports.line_facts import LineFacts, ReportedGpu, WheelFile
 from envcheck.reports.package_lists import normalize_name
@@ -277,8 +278,8 @@ def _torch_from_version(version: Version, provenance: Provenance, what: str) -> 
     # The build is read from the version's local label, even when torch printed the version.
     if local == "cpu":
         facts["cuda"] = "derived"
-    elif local and local.startswith("cu") and local[2:].isdecimal() and len(local) in (4, 5):
-        cuda = Version(f"{int(local[2:-1])}.{local[-1]}")
+    elif local and (tagged := cuda_from_local_label(local)):
+        cuda = tagged
         facts["cuda"] = "derived"
     detail = f"from the report: {what}"
     if "cuda" not in facts:

@@ -15,7 +15,7 @@ from envcheck.knowledge.cuda_tables import (
     minor_compat_floor,
     newest_cuda_for_driver,
 )
-from envcheck.knowledge.torch_tables import find_release, torch_releases
+from envcheck.knowledge.torch_tables import cuda_from_local_label, find_release, torch_releases
 from envcheck.rules.facts import arch_covers
 from envcheck.snapshot import DriverVersion
 
@@ -23,8 +23,9 @@ from envcheck.snapshot import DriverVersion
 def _cuda_version(text: str) -> Version:
     """12.4, 12.4.1 or a variant name (cu124) -> 12.4."""
     spec = text.strip()
-    if spec.startswith("cu") and spec[2:].isdigit() and len(spec) >= 4:
-        spec = f"{spec[2:-1]}.{spec[-1]}"
+    labelled = cuda_from_local_label(spec)
+    if labelled is not None:
+        spec = str(labelled)
     try:
         version = Version(spec)
     except InvalidVersion as e:

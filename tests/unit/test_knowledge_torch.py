@@ -410,3 +410,13 @@ def test_apply_facts_keeps_hand_sourced_fields_and_adds_releases() -> None:
     assert new["variant"] == [{"name": "cu130", "sources": ["pypi-metadata"], "cuda": "13.0",
                                "cudnn": "9.24.0.43"}]
     assert module.diff_releases(document, facts) == []
+
+
+def test_cuda_from_local_label_reads_old_and_new_labels() -> None:
+    from envcheck.knowledge.torch_tables import cuda_from_local_label
+
+    assert cuda_from_local_label("cu92") == Version("9.2")
+    assert cuda_from_local_label("cu124") == Version("12.4")
+    assert cuda_from_local_label("cu130") == Version("13.0")
+    assert cuda_from_local_label("cpu") is None
+    assert cuda_from_local_label("rocm6.2") is None
