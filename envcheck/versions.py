@@ -5,9 +5,15 @@ from __future__ import annotations
 from packaging.version import InvalidVersion, Version
 
 
-def version_or_none(value: object) -> Version | None:
-    """A PEP 440 version, or None for anything else (None, garbage, a non-string)."""
+def version_or_none(value: object, *, max_length: int | None = None) -> Version | None:
+    """A PEP 440 version, or None for anything else (None, garbage, a non-string).
+
+    `max_length` refuses longer text up front: pasted reports can hold any text, and a
+    version with thousands of digits would make int() raise rather than return None.
+    """
     if not isinstance(value, str):
+        return None
+    if max_length is not None and len(value) > max_length:
         return None
     try:
         return Version(value)

@@ -25,11 +25,12 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envcheck.errors import ParseError
 from envcheck.snapshot import DriverVersion, Gpu, GpuProcess
 from envcheck.throttle import THROTTLE_REASON_BITS
+from envcheck.versions import version_or_none
 
 _EXPECTED = "nvidia-smi -q -x output (an XML document whose root element is <nvidia_smi_log>)"
 _HINT = "Paste the complete output of `nvidia-smi -q -x`."
@@ -263,10 +264,5 @@ def _driver_version(value: str) -> DriverVersion | None:
         return None
 
 
-def _version(value: str) -> Version | None:
-    if not value:
-        return None
-    try:
-        return Version(value)
-    except InvalidVersion:
-        return None
+def _version(text: str | None) -> Version | None:
+    return version_or_none(text)

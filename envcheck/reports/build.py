@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envcheck.errors import ParseError
 from envcheck.knowledge.signatures import match_error
@@ -106,6 +106,7 @@ from envcheck.snapshot import (
     Toolkit,
     Torch,
 )
+from envcheck.versions import version_or_none
 
 _T = TypeVar("_T")
 
@@ -689,10 +690,5 @@ def _driver_version(value: str | None) -> DriverVersion | None:
         return None
 
 
-def _version(value: str | None) -> Version | None:
-    if not value or len(value) > 100:
-        return None
-    try:
-        return Version(value)
-    except InvalidVersion:
-        return None
+def _version(text: str | None) -> Version | None:
+    return version_or_none(text, max_length=100)

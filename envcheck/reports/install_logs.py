@@ -23,10 +23,11 @@ import re
 from collections.abc import Sequence
 from urllib.parse import unquote
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envcheck.reports.line_facts import LineFacts, WheelFile
 from envcheck.snapshot import Package
+from envcheck.versions import version_or_none
 
 _PIP_COMMAND = re.compile(
     r"(?:^|[\s$>`(])(?:uv\s+)?pip3?(?:\.exe)?\s+install\s+(?P<args>[^\n]{1,500})"
@@ -198,8 +199,5 @@ def debian_version(text: str) -> str | None:
     return match.group("upstream") if match else None
 
 
-def _version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
+def _version(text: str | None) -> Version | None:
+    return version_or_none(text)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envcheck.knowledge.torch_tables import cuda_from_local_label
 from envcheck.reports.install_logs import debian_version
@@ -42,6 +42,7 @@ from envcheck.snapshot import (
     Toolkit,
     Torch,
 )
+from envcheck.versions import version_or_none
 
 _T = TypeVar("_T")
 
@@ -389,10 +390,5 @@ def _single(values: Iterable[_T | None]) -> _T | None:
     return distinct.pop() if len(distinct) == 1 else None
 
 
-def _version(text: str) -> Version | None:
-    if len(text) > 60:
-        return None
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
+def _version(text: str | None) -> Version | None:
+    return version_or_none(text, max_length=60)

@@ -21,9 +21,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envcheck.snapshot import DriverVersion, Gpu, GpuProcess
+from envcheck.versions import version_or_none
 
 _HEADER = re.compile(
     r"NVIDIA-SMI\s+\S+\s+Driver Version:\s+(?P<driver>\S+)(?:\s+CUDA Version:\s+(?P<cuda>\S+))?"
@@ -169,10 +170,5 @@ def _driver_version(value: str) -> DriverVersion | None:
         return None
 
 
-def _version(value: str | None) -> Version | None:
-    if not value or len(value) > 64:
-        return None
-    try:
-        return Version(value)
-    except InvalidVersion:
-        return None
+def _version(text: str | None) -> Version | None:
+    return version_or_none(text, max_length=64)

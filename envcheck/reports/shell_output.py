@@ -26,12 +26,13 @@ import posixpath
 import re
 from collections.abc import Sequence
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envcheck.errors import ParseError
 from envcheck.parsers.ldconfig import identify_cuda_library
 from envcheck.parsers.proc_driver_version import parse_proc_driver_version
 from envcheck.reports.line_facts import LineFacts, ReportedGpu
+from envcheck.versions import version_or_none
 
 _BANNER = re.compile(
     r"^\s*Python (?P<version>\d{1,2}\.\d{1,3}\.\d{1,4}(?:(?:a|b|rc)\d{1,3})?\+?)"
@@ -189,10 +190,5 @@ def read_issue_template(lines: Sequence[str], index: int) -> tuple[int, LineFact
     return 1, LineFacts(torch_mention=version)
 
 
-def _version(text: str) -> Version | None:
-    if len(text) > 40:
-        return None
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
+def _version(text: str | None) -> Version | None:
+    return version_or_none(text, max_length=40)

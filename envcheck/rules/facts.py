@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envcheck.knowledge.cuda_tables import driver_runs_cuda, find_gpu
 from envcheck.knowledge.model import TorchRelease, TorchVariant
@@ -139,13 +139,6 @@ def package(snapshot: Snapshot, name: str) -> Package | None:
     return next(
         (p for p in snapshot.packages if p.name.lower().replace("_", "-") == wanted), None
     )
-
-
-def parse_version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
 
 
 def variant_ok_here(snapshot: Snapshot, release: TorchRelease, variant: TorchVariant,

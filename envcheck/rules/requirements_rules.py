@@ -10,9 +10,9 @@ from packaging.utils import canonicalize_name
 
 from envcheck.findings import Finding
 from envcheck.rules.context import Thresholds
-from envcheck.rules.facts import parse_version
 from envcheck.rules.registry import Rule
 from envcheck.snapshot import Package, Snapshot
+from envcheck.versions import version_or_none
 
 
 def marker_environment(snapshot: Snapshot) -> dict[str, str]:
@@ -60,7 +60,7 @@ def unmet_requirements(snapshot: Snapshot, package: Package
         if wanted is None:
             missing.append(requirement)
             continue
-        version = parse_version(wanted.version)
+        version = version_or_none(wanted.version)
         if (version is not None and requirement.specifier
                 and not requirement.specifier.contains(version, prereleases=True)):
             conflicting.append((requirement, wanted.version))

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 
 from envcheck.findings import Finding
 from envcheck.rules.context import Thresholds
-from envcheck.rules.facts import parse_version, torch_build
+from envcheck.rules.facts import torch_build
 from envcheck.rules.registry import Rule
 from envcheck.snapshot import CudaLibrary, Snapshot, Toolkit
+from envcheck.versions import version_or_none
 
 # Libraries whose duplicate copies change behaviour; the driver's own (cuda, nvidia-ml)
 # come from the driver and are not torch's to choose.
@@ -74,7 +75,7 @@ def _knows_toolkit(snapshot: Snapshot) -> bool:
 
 
 def _version_key(library: CudaLibrary) -> tuple[int, ...]:
-    version = parse_version(library.version or "")
+    version = version_or_none(library.version or "")
     return version.release if version else ()
 
 

@@ -15,7 +15,6 @@ from envcheck.rules.facts import (
     gpu_capability,
     install_command,
     package,
-    parse_version,
     public_version,
     python_minor,
     recommend_cuda_build,
@@ -23,6 +22,7 @@ from envcheck.rules.facts import (
 )
 from envcheck.rules.registry import Rule
 from envcheck.snapshot import Snapshot
+from envcheck.versions import version_or_none
 
 
 def _has_nvidia_gpu(snapshot: Snapshot) -> bool:
@@ -151,7 +151,7 @@ def check_companions(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
         installed = package(snapshot, name)
         if installed is None:
             continue
-        version = parse_version(installed.version)
+        version = version_or_none(installed.version)
         if version is None:
             continue
         if expected is not None and public_version(version) != expected:

@@ -123,3 +123,13 @@ def test_every_field_is_documented() -> None:
     missing = [f"{record.__name__}.{field.name}" for record in records
                for field in dataclasses.fields(record) if f"`{field.name}`" not in doc]
     assert missing == []
+
+
+def test_version_or_none_refuses_text_past_its_bound() -> None:
+    from envcheck.versions import version_or_none
+
+    assert version_or_none("2.5.1+cu124") == Version("2.5.1+cu124")
+    assert version_or_none("garbage") is None
+    assert version_or_none(None) is None
+    assert version_or_none("1" * 50, max_length=40) is None
+    assert version_or_none("1" * 40, max_length=40) == Version("1" * 40)
