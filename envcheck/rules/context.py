@@ -1,4 +1,5 @@
-"""What a rule may look at besides the Snapshot: thresholds the user can change."""
+"""What a rule may look at besides the Snapshot: thresholds the user can change, and what the
+run is about to do."""
 
 from __future__ import annotations
 
@@ -19,3 +20,7 @@ class Thresholds:
     """Docker's default /dev/shm is 64 MiB; NCCL and DataLoader workers need far more."""
     tight_memory_gib: float = 16.0
     """Cards with at most this much memory get the allocator advice."""
+    builds_cuda_code: bool = False
+    """Something in this run compiles CUDA code (an extension build, nvcc, cpp_extension, CMake's
+    CUDA language, a planned package that compiles): only then does the toolkit's CUDA have to
+    match torch's build. torch wheels bring their own CUDA runtime for everything else."""

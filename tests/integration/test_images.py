@@ -25,6 +25,7 @@ from envcheck.adapters.engine import BuildRequest, DockerEngine
 from envcheck.adapters.runner import SubprocessRunner
 from envcheck.dockerfile import ignore_patterns
 from envcheck.errors import ImageBuildError, UsageError
+from envcheck.lockfile import parse_lockfile
 from envcheck.project import load_project
 from envcheck.services.image import (
     BuildOptions,
@@ -69,8 +70,9 @@ url = "/opt/wheels"
 format = "flat"
 variants = ["cpu"]
 """
-# Pure-Python (six, idna) and binary (markupsafe, pyyaml) wheels.
-REQUIREMENTS = "six==1.17.0\nidna\nmarkupsafe\npyyaml\n"
+# Pure-Python (six, idna) and binary (markupsafe, pyyaml) wheels, each pinned: the lock is
+# resolved live from the package index, and a new release there must not change the test.
+REQUIREMENTS = "six==1.17.0\nidna==3.10\nmarkupsafe==3.0.2\npyyaml==6.0.2\n"
 
 
 @pytest.fixture(scope="session")
@@ -153,7 +155,10 @@ def test_small_image_runs_the_locked_packages_as_a_user(
     out = _run(docker_client, small.tag, "python", "-c",
                "import os, sys, yaml, markupsafe, six, idna; "
                "print(sys.executable, yaml.__version__, os.getuid())")
-    assert out.split() == ["/opt/venv/bin/python", "6.0.3", "10001"]
+    # The image holds what the lock says, read from the lockfile rather than restated here.
+    locked = {package.name: package.version for package in parse_lockfile(
+        (project / "lockfiles" / "small.txt").read_text(), origin="small.txt").packages}
+    assert out.split() == ["/opt/venv/bin/python", locked["pyyaml"], "10001"]
     assert _run(docker_client, small.tag, "python", "train.py").startswith("training with")
     listing = _run(docker_client, small.tag, "sh", "-c",
                    "ls -A /app; ls /opt/venv/lib/python3.11/site-packages").split()
@@ -241,7 +246,7 @@ def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None
 def test_a_stale_lock_is_refused(project: Path, tmp_path: Path, pinned_base: str) -> None:
     copy = tmp_path / "p"
     shutil.copytree(project, copy, ignore=shutil.ignore_patterns("images"))
-    (copy / "requirements.in").write_text(REQUIREMENTS + "packaging\n")
+    (copy / "requirements.in").write_text(REQUIREMENTS + "packaging==24.2\n")
     result = _cli("image", "build", "small", "--base", pinned_base, cwd=copy)
     assert result.returncode == 2, result.stderr
     assert "stale" in result.stderr
