@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from benchmarks.report import write_section
-from envcheck.knowledge.cuda_tables import cuda_releases, gpu_models
+from envcheck.knowledge.cuda_tables import cuda_releases
+from envcheck.knowledge.gpu_tables import gpu_models
 from envcheck.lockfile import parse_lockfile
 from envcheck.project import load_project
 from envcheck.project_model import Profile, ProfileGpu, Project, Target

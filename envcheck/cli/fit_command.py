@@ -67,7 +67,7 @@ def _gpus(profile: str | None, gpu: str | None, gpu_memory: float | None,
 
 def _named_gpu(name: str, memory_gib: float | None) -> GpuCapacity:
     from envcheck.fit import GIB, GpuCapacity
-    from envcheck.knowledge.cuda_tables import find_gpu
+    from envcheck.knowledge.gpu_tables import find_gpu
 
     model = find_gpu(name)
     canonical = model.name if model is not None else name

@@ -1,7 +1,8 @@
-"""CUDA driver minimums, minor-version compatibility, cuDNN builds and GPU models.
+"""CUDA driver minimums, minor-version compatibility and cuDNN builds.
 
-The facts live in data files (cuda_drivers.toml, cudnn.toml, gpus.toml), each citing its
-sources; this module validates them once, caches the records and answers lookups.
+The facts live in data files (cuda_drivers.toml, cudnn.toml), each citing its sources; this
+module validates them once, caches the records and answers lookups. GPU models are in
+gpu_tables.py.
 A malformed file raises KnowledgeError naming the file and the entry.
 """
 
@@ -9,10 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
 
@@ -20,8 +20,6 @@ from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_dat
 from envcheck.knowledge.model import (
     CudaRelease,
     CudnnSupport,
-    GpuModel,
-    GpuSegment,
     MinorCompatibility,
     Source,
 )
@@ -29,17 +27,10 @@ from envcheck.snapshot import DriverVersion
 
 Platform = Literal["linux", "windows"]
 DriverVerdict = Literal["yes", "minor-compat", "no", "unknown"]
-Architecture = Literal[
-    "Kepler", "Maxwell", "Pascal", "Volta", "Turing", "Ampere", "Ada Lovelace", "Hopper",
-    "Blackwell",
-]
 
 CUDA_FILE = "cuda_drivers.toml"
 CUDNN_FILE = "cudnn.toml"
-GPU_FILE = "gpus.toml"
 
-_ARCHITECTURES: frozenset[str] = frozenset(get_args(Architecture))
-_SEGMENTS: frozenset[str] = frozenset(get_args(GpuSegment))
 _MAJOR_MINOR = re.compile(r"\d+\.\d+")
 
 
@@ -215,76 +206,6 @@ def parse_cudnn_support(document: dict[str, Any]) -> tuple[CudnnSupport, ...]:
     return tuple(rows)
 
 
-@cache
-def _gpu_document() -> dict[str, Any]:
-    return read_data_file(GPU_FILE)
-
-
-@cache
-def gpu_sources() -> tuple[Source, ...]:
-    return load_sources(GPU_FILE, _gpu_document())
-
-
-def _gpu(where: str, entry: Mapping[str, Any]) -> GpuModel:
-    name = _text(GPU_FILE, where, entry, "name")
-    aliases = entry.get("aliases", [])
-    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
-        raise _fail(GPU_FILE, where, f"`aliases` must be a list of names, got {aliases!r}")
-    capability = _text(GPU_FILE, where, entry, "compute_capability")
-    if not _MAJOR_MINOR.fullmatch(capability):
-        raise _fail(GPU_FILE, where, f"compute capability must be N.N, got {capability!r}")
-    architecture = _text(GPU_FILE, where, entry, "architecture")
-    if architecture not in _ARCHITECTURES:
-        raise _fail(GPU_FILE, where, f"unknown architecture {architecture!r}; known: "
-                    f"{', '.join(sorted(_ARCHITECTURES))}")
-    segment = _text(GPU_FILE, where, entry, "segment")
-    if segment not in _SEGMENTS:
-        raise _fail(GPU_FILE, where, f"unknown segment {segment!r}")
-    memory = entry.get("memory_gib")
-    if memory is not None and (
-        isinstance(memory, bool) or not isinstance(memory, int | float) or memory <= 0
-    ):
-        raise _fail(GPU_FILE, where, f"`memory_gib` must be a positive number, got {memory!r}")
-    return GpuModel(
-        name=name, aliases=tuple(aliases), compute_capability=capability,
-        architecture=architecture, segment=_segment(segment),
-        memory_gib=None if memory is None else float(memory),
-    )
-
-
-def _segment(text: str) -> GpuSegment:
-    match text:
-        case "datacenter" | "workstation" | "consumer" | "jetson":
-            return text
-    raise AssertionError(text)  # _gpu checked membership first
-
-
-@cache
-def gpu_models() -> tuple[GpuModel, ...]:
-    """Every GPU model in the table, in file order."""
-    return parse_gpu_models(_gpu_document())
-
-
-def parse_gpu_models(document: dict[str, Any]) -> tuple[GpuModel, ...]:
-    """The gpu entries of a gpus.toml document, validated: no two read the same."""
-    ids = _source_ids(GPU_FILE, document)
-    models = []
-    owner_of_key: dict[str, str] = {}
-    for index, entry in enumerate(_entries(GPU_FILE, document, "gpu")):
-        where = f"gpu[{index}] ({entry.get('name')!r})"
-        _check_source(GPU_FILE, where, entry, ids)
-        model = _gpu(where, entry)
-        for spelling in (model.name, *model.aliases):
-            key = _normalize(spelling)[0]
-            if not key:
-                raise _fail(GPU_FILE, where, f"{spelling!r} is only brand words")
-            owner = owner_of_key.setdefault(key, model.name)
-            if owner != model.name:
-                raise _fail(GPU_FILE, where, f"{spelling!r} reads the same as {owner!r}")
-        models.append(model)
-    return tuple(models)
-
-
 # --- driver lookups ---------------------------------------------------------------------------
 
 
@@ -345,90 +266,3 @@ def driver_runs_cuda(
     if floor is not None and driver.key >= floor.key:
         return "minor-compat"
     return "no"
-
-
-# --- GPU name matching ------------------------------------------------------------------------
-
-# "GPU 0: NVIDIA GeForce RTX 3090 (UUID: GPU-...)" from collect_env / nvidia-smi -L, and the
-# "|   0  NVIDIA GeForce RTX 4090 ...Off |" cell of the nvidia-smi table.
-_REPORT_PREFIX = re.compile(r"^\s*\|?\s*(?:GPU\s+\d+\s*:\s*|\d+\s+(?=\D))", re.IGNORECASE)
-_ID_SUFFIX = re.compile(r"\s*\((?:UUID|S/N)\s*:[^)]*\)\s*\|?\s*$", re.IGNORECASE)
-_TRUNCATION = re.compile(r"\.\.\.|\u2026")
-_SEPARATORS = re.compile(r"[\s\-_|]+")
-_BRAND_WORDS = frozenset({"nvidia", "geforce", "tesla", "quadro"})
-_PERSISTENCE_WORDS = frozenset({"on", "off"})
-# Words that tell boards of one GPU apart (memory size, package, laptop part) but never its
-# compute capability, so dropping them leads from "A100-PCIE-80GB" to the A100 family.
-_VARIANT_WORD = re.compile(r"\d+gb|hbm\d*e?|sxm\d*|pcie|nvl|laptop|mobile|gpu")
-
-
-def _normalize(text: str) -> tuple[str, bool]:
-    """The comparable form of a GPU name, and whether the name was cut short ("...")."""
-    cleaned = _ID_SUFFIX.sub("", text)
-    cleaned = _REPORT_PREFIX.sub("", cleaned)
-    parts = _TRUNCATION.split(cleaned, maxsplit=1)
-    truncated = len(parts) > 1
-    words = [w for w in _SEPARATORS.split(parts[0].lower()) if w]
-    while words and not truncated and words[-1] in _PERSISTENCE_WORDS:
-        words.pop()
-    return " ".join(w for w in words if w not in _BRAND_WORDS), truncated
-
-
-def _family(key: str) -> str:
-    return " ".join(w for w in key.split() if not _VARIANT_WORD.fullmatch(w))
-
-
-@dataclass(frozen=True, kw_only=True)
-class _GpuIndex:
-    exact: Mapping[str, GpuModel]
-    family: Mapping[str, tuple[GpuModel, ...]]
-
-
-@cache
-def _gpu_index() -> _GpuIndex:
-    exact: dict[str, GpuModel] = {}
-    family: dict[str, list[GpuModel]] = {}
-    for model in gpu_models():
-        for spelling in (model.name, *model.aliases):
-            key = _normalize(spelling)[0]
-            exact[key] = model
-            members = family.setdefault(_family(key), [])
-            if model not in members:
-                members.append(model)
-    return _GpuIndex(exact=exact, family={k: tuple(v) for k, v in family.items()})
-
-
-def _agreed(candidates: list[GpuModel] | tuple[GpuModel, ...]) -> GpuModel | None:
-    """The first candidate when all share one compute capability, else None (ambiguous)."""
-    if not candidates:
-        return None
-    capabilities = {(m.compute_capability, m.architecture) for m in candidates}
-    return candidates[0] if len(capabilities) == 1 else None
-
-
-def find_gpu(name: str) -> GpuModel | None:
-    """The GPU model a reported name refers to, or None when it is unknown or ambiguous.
-
-    Accepts the spellings of NVML, `nvidia-smi -L` and collect_env ("GPU 0: ...", "(UUID:
-    ...)"), and nvidia-smi's table cell, whose long names end in "..." and a persistence
-    column. Brand words (NVIDIA, GeForce, Tesla, Quadro), case, dashes and spaces do not
-    count. A name that matches no model exactly falls back to its family once memory size,
-    package and laptop words are dropped ("A100-PCIE-80GB" -> A100), and only when every
-    model of that family has one compute capability. A different model ("RTX 4090 D",
-    "RTX 3080 Ti") is not a variant and stays None: the answer is never a neighbour's.
-    """
-    key, truncated = _normalize(name)
-    if not key:
-        return None
-    index = _gpu_index()
-    if truncated:
-        return _agreed([m for k, m in index.exact.items() if k.startswith(key)])
-    if key in index.exact:
-        return index.exact[key]
-    return _agreed(index.family.get(_family(key), ()))
-
-
-def gpus_with_capability(compute_capability: str) -> tuple[GpuModel, ...]:
-    """Every GPU model of the given compute capability ("8.9"), in file order."""
-    wanted = compute_capability.strip()
-    return tuple(m for m in gpu_models() if m.compute_capability == wanted)

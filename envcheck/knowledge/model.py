@@ -57,6 +57,12 @@ class GpuModel:
     """"Ada Lovelace", "Hopper", ..."""
     segment: GpuSegment
     memory_gib: float | None
+    """Memory of one GPU of this variant, as the maker specifies it; None when no source gives
+    it or when the model stands for several variants of different sizes."""
+    source: str | None = None
+    """The `sources` id the compute capability was read from."""
+    memory_source: str | None = None
+    """The `sources` id memory_gib was read from."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,7 +14,8 @@ from typing import Literal
 
 from packaging.version import Version
 
-from envcheck.knowledge.cuda_tables import driver_runs_cuda, find_gpu
+from envcheck.knowledge.cuda_tables import driver_runs_cuda
+from envcheck.knowledge.gpu_tables import find_gpu
 from envcheck.knowledge.model import TorchRelease, TorchVariant
 from envcheck.knowledge.torch_tables import find_release, find_variant, torch_releases
 from envcheck.snapshot import Gpu, Package, Snapshot

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from envcheck.findings import Finding
-from envcheck.knowledge.cuda_tables import cudnn_support, find_gpu
+from envcheck.knowledge.cuda_tables import cudnn_support
+from envcheck.knowledge.gpu_tables import find_gpu
 from envcheck.knowledge.torch_tables import newest_release
 from envcheck.rules.context import Thresholds
 from envcheck.rules.facts import (

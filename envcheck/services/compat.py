@@ -10,11 +10,11 @@ from envcheck.errors import UsageError
 from envcheck.knowledge.cuda_tables import (
     cuda_releases,
     driver_runs_cuda,
-    find_gpu,
     min_driver_for_cuda,
     minor_compat_floor,
     newest_cuda_for_driver,
 )
+from envcheck.knowledge.gpu_tables import find_gpu
 from envcheck.knowledge.torch_tables import cuda_from_local_label, find_release, torch_releases
 from envcheck.rules.facts import arch_covers
 from envcheck.snapshot import DriverVersion
