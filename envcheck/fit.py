@@ -7,12 +7,15 @@ the published measurements they are checked against. Bytes throughout; GiB only 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from envcheck.findings import Finding
 from envcheck.fit_model import FitInputError, ModelShape
+from envcheck.knowledge.gpu_tables import find_gpu, gpu_memory_gib, gpu_variants, split_gpu_count
+from envcheck.knowledge.model import GpuModel
 from envcheck.snapshot import Gpu
 
 Method = Literal["full", "lora", "qlora", "inference"]
@@ -200,6 +203,9 @@ def _activations(request: FitRequest, *, checkpointing: bool) -> int:
 # --- fitting on GPUs ---------------------------------------------------------------------------
 
 
+MemoryOrigin = Literal["nvml", "gpu table", "--gpu-memory", "profile"]
+
+
 @dataclass(frozen=True, kw_only=True)
 class GpuCapacity:
     name: str
@@ -207,6 +213,9 @@ class GpuCapacity:
     used_bytes: int = 0
     """Held by other processes right now (measured GPUs only)."""
     index: int | None = None
+    memory_from: MemoryOrigin = "nvml"
+    """Where memory_bytes was read: NVML on this machine, envcheck's GPU table (the maker's
+    specification), the user's --gpu-memory, or a project profile."""
 
     @property
     def available(self) -> int:
@@ -229,11 +238,73 @@ class Suggestion:
 
 
 def capacities(gpus: Sequence[Gpu]) -> tuple[GpuCapacity, ...]:
-    """The GPUs of a Snapshot whose memory NVML reported."""
+    """The GPUs of a Snapshot with a known memory size: NVML's, or when NVML gave none (an old
+    driver), the GPU table's size for the reported name."""
+    found: list[GpuCapacity] = []
+    for g in gpus:
+        if g.memory_total_mib:
+            found.append(GpuCapacity(name=g.name, index=g.index,
+                                     memory_bytes=g.memory_total_mib * MIB,
+                                     used_bytes=(g.memory_used_mib or 0) * MIB))
+            continue
+        listed = gpu_memory_gib(g.name)
+        if listed is not None:
+            found.append(GpuCapacity(name=g.name, index=g.index,
+                                     memory_bytes=int(listed * GIB), memory_from="gpu table"))
+    return tuple(found)
+
+
+def unsized(gpus: Sequence[Gpu]) -> tuple[Gpu, ...]:
+    """The GPUs `capacities` leaves out: neither NVML nor the GPU table gives their memory."""
+    return tuple(g for g in gpus if not g.memory_total_mib and gpu_memory_gib(g.name) is None)
+
+
+MAX_NAMED_GPUS = 4096
+"""More GPUs than one job plausibly shards over: a larger count is a typo."""
+
+
+def named_capacities(written: str, memory_gib: float | None) -> tuple[GpuCapacity, ...]:
+    """The GPUs --gpu names ("RTX 4090", "2x A6000"), with the table's memory for the named
+    variant, or `memory_gib` when given. FitInputError when the memory is not known: an
+    unknown name, or a name shared by variants of different sizes (it lists them)."""
+    count, name = split_gpu_count(written)
+    if not 1 <= count <= MAX_NAMED_GPUS:
+        raise FitInputError(f"--gpu {written!r}: the count must be 1 to {MAX_NAMED_GPUS}")
+    model = find_gpu(name)
+    canonical = model.name if model is not None else name
+    memory: float
+    origin: MemoryOrigin
+    if memory_gib is not None:
+        if not 0 < memory_gib < math.inf:
+            raise FitInputError(f"--gpu-memory must be a positive number of GiB, got "
+                                f"{memory_gib:g}")
+        memory, origin = memory_gib, "--gpu-memory"
+    elif model is None:
+        raise FitInputError(
+            f"envcheck's GPU table does not know the GPU {name!r}",
+            hint=f"Give its memory: --gpu \"{written}\" --gpu-memory GIB, or use the name "
+            "nvidia-smi prints (envcheck compat gpu NAME looks one up).")
+    elif model.memory_gib is None:
+        raise _sizes_unknown(name, model, written)
+    else:
+        memory, origin = model.memory_gib, "gpu table"
     return tuple(
-        GpuCapacity(name=g.name, index=g.index, memory_bytes=g.memory_total_mib * MIB,
-                    used_bytes=(g.memory_used_mib or 0) * MIB)
-        for g in gpus if g.memory_total_mib)
+        GpuCapacity(name=canonical, memory_bytes=int(memory * GIB), memory_from=origin,
+                    index=number if count > 1 else None)
+        for number in range(count))
+
+
+def _sizes_unknown(name: str, model: GpuModel, written: str) -> FitInputError:
+    variants = [v for v in gpu_variants(name) if v.memory_gib is not None]
+    if not variants:
+        return FitInputError(
+            f"envcheck's GPU table has no memory size for {model.name}",
+            hint=f"Give it: --gpu \"{written}\" --gpu-memory GIB.")
+    sizes = ", ".join(f"{v.name} ({v.memory_gib:g} GiB)" for v in variants)
+    return FitInputError(
+        f"{name!r} comes in more than one memory size: {sizes}",
+        hint=f"Name the variant (--gpu \"{variants[0].name}\") or give its memory with "
+        "--gpu-memory GIB.")
 
 
 def fit_on(result: Estimate, gpus: Sequence[GpuCapacity]) -> tuple[GpuFit, ...]:

@@ -36,6 +36,11 @@ LEARNED_POSITION_TYPES = frozenset({
 
 _SUFFIX = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 _COUNT = re.compile(r"(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmbgt]?)", re.IGNORECASE)
+_SIGNED_COUNT = re.compile(r"([+-]?)\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmbgt]?)", re.IGNORECASE)
+
+MAX_PARAMETERS = 100 * 10**12
+"""The largest count `fit` estimates (100T). The largest published models have a few trillion
+parameters; a count far past that is a typo (99999T), and its estimate would be noise."""
 
 ASSUMED_VOCAB = 32_000
 """Vocabulary assumed for a bare parameter count (Llama 2's)."""
@@ -89,7 +94,27 @@ def parse_parameter_count(text: str) -> int | None:
     if match is None:
         return None
     value = float(match.group(1)) * _SUFFIX[match.group(2).lower()]
-    return int(value) if value >= 1 else None
+    return int(value) if 1 <= value < math.inf else None
+
+
+def _checked_count(spec: str) -> int | None:
+    """The count MODEL gives, None when MODEL is no count; FitInputError for a count that
+    cannot be a model's (negative, zero, past MAX_PARAMETERS)."""
+    match = _SIGNED_COUNT.fullmatch(spec.strip())
+    if match is None:
+        return None
+    sign, number, suffix = match.groups()
+    value = float(number) * _SUFFIX[suffix.lower()]
+    if sign == "-" or value < 1:
+        raise FitInputError(f"MODEL {spec.strip()!r}: a parameter count must be positive",
+                            hint="Give a count like 7B or 350M.")
+    if value > MAX_PARAMETERS:
+        raise FitInputError(
+            f"MODEL {spec.strip()!r} is {value:.5g} parameters, more than the 100T envcheck "
+            "estimates (the largest published models have a few trillion)",
+            hint="Check the suffix: K, M, B (or G) and T are thousands, millions, billions "
+            "and trillions.")
+    return int(value)
 
 
 def shape_from_count(parameters: int) -> ModelShape:
@@ -108,7 +133,7 @@ def shape_from_count(parameters: int) -> ModelShape:
 def load_model(spec: str, *, cwd: Path) -> ModelShape:
     """MODEL as the user wrote it: a parameter count or a path to a config.json (or a folder
     holding one)."""
-    count = parse_parameter_count(spec)
+    count = _checked_count(spec)
     if count is not None:
         return shape_from_count(count)
     path = Path(spec)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -46,39 +47,48 @@ class HeadChoice(str, Enum):
     classifier = "classifier"
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Considered:
+    gpus: tuple[GpuCapacity, ...]
+    origin: str
+    """Where the GPUs came from: "--gpu NAME", "profile NAME", "this machine"."""
+    left_out: str | None = None
+    """Why GPUs of this machine were not considered (no driver, memory unknown)."""
+
+
 def _gpus(profile: str | None, gpu: str | None, gpu_memory: float | None,
-          project: Path | None) -> tuple[tuple[GpuCapacity, ...], str]:
+          project: Path | None) -> _Considered:
     """The GPUs to fit on, and where they came from."""
     if profile is not None and gpu is not None:
         raise UsageError("--profile and --gpu are two sources of GPUs; give one")
     if gpu_memory is not None and gpu is None:
         raise UsageError("--gpu-memory goes with --gpu NAME")
     if gpu is not None:
-        return (_named_gpu(gpu, gpu_memory),), f"--gpu {gpu}"
+        from envcheck.fit import named_capacities
+
+        return _Considered(gpus=named_capacities(gpu, gpu_memory), origin=f"--gpu {gpu}")
     if profile is not None:
-        return _profile_gpus(profile, project), f"profile {profile}"
+        return _Considered(gpus=_profile_gpus(profile, project), origin=f"profile {profile}")
+    return _machine_gpus()
+
+
+def _machine_gpus() -> _Considered:
+    """This machine's GPUs, as `envcheck inspect` reads them (NVML first)."""
     from envcheck.cli.real_host import build_host
-    from envcheck.fit import capacities
+    from envcheck.fit import capacities, unsized
     from envcheck.probes.driver import probe_driver
 
     facts = probe_driver(build_host())
-    return capacities(facts.gpus), "this machine"
-
-
-def _named_gpu(name: str, memory_gib: float | None) -> GpuCapacity:
-    from envcheck.fit import GIB, GpuCapacity
-    from envcheck.knowledge.gpu_tables import find_gpu
-
-    model = find_gpu(name)
-    canonical = model.name if model is not None else name
-    memory = memory_gib if memory_gib is not None else (model.memory_gib if model else None)
-    if memory is None:
-        raise UsageError(
-            f"envcheck's GPU table has no memory size for {canonical!r}",
-            hint=f"Add --gpu-memory GIB (for example --gpu \"{name}\" --gpu-memory 24).")
-    if memory <= 0:
-        raise UsageError(f"--gpu-memory must be positive, got {memory:g}")
-    return GpuCapacity(name=canonical, memory_bytes=int(memory * GIB))
+    found = capacities(facts.gpus)
+    left_out = None
+    if not facts.gpus:
+        detail = facts.driver.detail or f"driver {facts.driver.status}"
+        left_out = f"this machine has no NVIDIA GPU that NVML reports ({detail})"
+    elif unsized(facts.gpus):
+        names = ", ".join(f"GPU {g.index} ({g.name})" for g in unsized(facts.gpus))
+        left_out = (f"{names} of this machine: NVML gave no memory size and envcheck's GPU "
+                    "table has none for that name")
+    return _Considered(gpus=found, origin="this machine", left_out=left_out)
 
 
 def _profile_gpus(name: str, project: Path | None) -> tuple[GpuCapacity, ...]:
@@ -98,11 +108,12 @@ def _profile_gpus(name: str, project: Path | None) -> tuple[GpuCapacity, ...]:
                              hint="Use --gpu NAME --gpu-memory GIB instead.")
         for _ in range(gpu.count):
             gpus.append(GpuCapacity(name=gpu.name or "GPU", index=len(gpus),
-                                    memory_bytes=gpu.memory_mib * MIB))
+                                    memory_bytes=gpu.memory_mib * MIB, memory_from="profile"))
     return tuple(gpus)
 
 
-@app.command()
+# "-5B" is a (bad) MODEL, not an option: unknown options reach MODEL and are refused there.
+@app.command(context_settings={"ignore_unknown_options": True})
 def fit(
     model: Annotated[str, typer.Argument(
         metavar="MODEL", help="A parameter count (7B, 350M) or a Hugging Face config.json "
@@ -134,35 +145,40 @@ def fit(
         "--project", metavar="DIR", help="The project folder (default: the current one).")
     ] = None,
     gpu: Annotated[str | None, typer.Option(
-        "--gpu", metavar="NAME", help="Fit on this GPU model instead of this machine's.")
-    ] = None,
+        "--gpu", metavar="NAME", help="Fit on this GPU model instead of this machine's "
+        "(\"RTX 4090\", \"2x A6000\", \"A100-SXM4-80GB\"); its memory comes from envcheck's "
+        "GPU table.")] = None,
     gpu_memory: Annotated[float | None, typer.Option(
-        "--gpu-memory", metavar="GIB", help="The memory of --gpu.")] = None,
+        "--gpu-memory", metavar="GIB", help="The memory of one --gpu, for a GPU the table "
+        "does not size.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Estimate a run's GPU memory (weights, gradients, optimizer, activations, CUDA context)
     and check it against each GPU; when it does not fit, the cheapest changes that do.
-    Exit 0 when it fits on every GPU considered, 3 when not."""
+    Exit 0 when it fits on every GPU considered, 3 when not, or when no GPU was considered."""
     from envcheck.errors import ExitCode
     from envcheck.fit import FitRequest, estimate, fit_on, suggestions
     from envcheck.fit_model import load_model
 
+    if model.startswith("--"):
+        raise UsageError(f"no such option: {model}", hint="See envcheck fit --help.")
     shape = load_model(model, cwd=Path.cwd())
     request = FitRequest(
         model=shape, method=method.value, batch=batch, seq=seq, precision=precision.value,
         optimizer=optimizer.value, grad_checkpointing=grad_checkpointing, lora_rank=lora_rank,
         attention=attention.value, lm_head=head is HeadChoice.lm)
     result = estimate(request)
-    gpus, origin = _gpus(profile, gpu, gpu_memory, project)
-    verdicts = fit_on(result, gpus)
+    considered = _gpus(profile, gpu, gpu_memory, project)
+    verdicts = fit_on(result, considered.gpus)
     tight = [v for v in verdicts if not v.fits]
     options = (suggestions(result, max(v.gpu.available for v in tight)) if tight else ())
     if json_output:
-        sys.stdout.write(json.dumps(_document(result, verdicts, options, origin), indent=2)
-                         + "\n")
+        sys.stdout.write(json.dumps(_document(result, verdicts, options, considered),
+                                    indent=2) + "\n")
     else:
-        _render(result, verdicts, options, origin)
-    if tight:
+        _render(result, verdicts, options, considered)
+    # No GPU considered is no "fits": a gate (`envcheck fit ... && train`) must not pass.
+    if tight or not verdicts:
         raise typer.Exit(int(ExitCode.FINDINGS))
 
 
@@ -172,10 +188,17 @@ def _round(value: int) -> float:
     return round(value / GIB, 2)
 
 
+def _no_gpu_reason(considered: _Considered) -> str:
+    why = considered.left_out or f"{considered.origin} gave none with a known memory size"
+    return f"no GPU considered: {why}. envcheck cannot say the run fits"
+
+
 def _document(result: Estimate, verdicts: tuple[GpuFit, ...], options: tuple[Suggestion, ...],
-              origin: str) -> dict[str, object]:
+              considered: _Considered) -> dict[str, object]:
     shape = result.request.model
     return {
+        "fits": bool(verdicts) and all(v.fits for v in verdicts),
+        "reason": None if verdicts else _no_gpu_reason(considered),
         "total_gib": _round(result.total),
         "breakdown": {name: _round(value) for name, value in result.breakdown().items()},
         "activations_gib": {"without_checkpointing": _round(
@@ -184,9 +207,10 @@ def _document(result: Estimate, verdicts: tuple[GpuFit, ...], options: tuple[Sug
         "model": {"parameters": shape.parameters,
                   "trainable_parameters": result.trainable_parameters,
                   "source": shape.source, "shape_assumed": shape.assumed},
-        "gpus_from": origin,
+        "gpus_from": considered.origin,
+        "gpus_left_out": considered.left_out,
         "gpus": [{"name": v.gpu.name, "index": v.gpu.index,
-                  "memory_gib": _round(v.gpu.memory_bytes),
+                  "memory_gib": _round(v.gpu.memory_bytes), "memory_from": v.gpu.memory_from,
                   "available_gib": _round(v.gpu.available), "fits": v.fits,
                   "headroom_gib": _round(v.headroom)} for v in verdicts],
         "suggestions": [{"change": s.change, "total_gib": _round(s.estimate.total)}
@@ -195,7 +219,7 @@ def _document(result: Estimate, verdicts: tuple[GpuFit, ...], options: tuple[Sug
 
 
 def _render(result: Estimate, verdicts: tuple[GpuFit, ...], options: tuple[Suggestion, ...],
-            origin: str) -> None:
+            considered: _Considered) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -225,11 +249,14 @@ def _render(result: Estimate, verdicts: tuple[GpuFit, ...], options: tuple[Sugge
                       f"gradient checkpointing, {gib(result.activations_with_checkpointing)} "
                       "with it")
     if not verdicts:
-        console.print(f"no GPU with a known memory size ({origin}); use --gpu NAME "
-                      "--gpu-memory GIB or --profile NAME")
+        console.print(f"[red]✘[/red] {_no_gpu_reason(considered)}; name one with --gpu NAME "
+                      "(for example --gpu \"RTX 4090\") or --profile NAME")
+    elif considered.left_out:
+        console.print(f"not considered: {considered.left_out}")
     for v in verdicts:
         label = f"GPU {v.gpu.index} ({v.gpu.name})" if v.gpu.index is not None else v.gpu.name
-        room = gib(v.gpu.available) + (" free" if v.gpu.used_bytes else "")
+        room = gib(v.gpu.available) + (" free" if v.gpu.used_bytes else "") + (
+            " (the GPU table's size)" if v.gpu.memory_from == "gpu table" else "")
         if v.fits:
             console.print(f"[green]✔[/green] {label}: fits in {room}, "
                           f"{gib(v.headroom)} headroom")
