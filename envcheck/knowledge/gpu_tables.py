@@ -155,11 +155,13 @@ def parse_gpu_models(document: dict[str, Any]) -> tuple[GpuModel, ...]:
 
 # --- GPU name matching ------------------------------------------------------------------------
 
-# "GPU 0: NVIDIA GeForce RTX 3090 (UUID: GPU-...)" from collect_env / nvidia-smi -L, and the
-# "|   0  NVIDIA GeForce RTX 4090 ...Off |" cell of the nvidia-smi table. A bare index needs the
-# table's pipe or two spaces after it, so "3070 Laptop" keeps its model number.
+# "GPU 0: NVIDIA GeForce RTX 3090 (UUID: GPU-...)" from collect_env / nvidia-smi -L, the
+# "|   0  NVIDIA GeForce RTX 4090 ...Off |" cell of the nvidia-smi table and the "0, NVIDIA ..."
+# of --query-gpu=index,name. A bare index needs the table's pipe, a comma, two spaces or a brand
+# word after it, so "3070 Laptop" keeps its model number.
 _REPORT_PREFIX = re.compile(
-    r"^\s*(?:GPU\s+\d+\s*:\s*|\|\s*\d+\s+(?=\D)|\|\s*|\d{1,2}\s{2,}(?=\D))", re.IGNORECASE)
+    r"^\s*(?:GPU\s+\d+\s*:\s*|\|\s*\d+\s+(?=\D)|\|\s*|\d{1,2}\s*,\s*|\d{1,2}\s{2,}(?=\D)"
+    r"|\d{1,2}\s+(?=(?:nvidia|geforce|tesla|quadro)\b))", re.IGNORECASE)
 _ID_SUFFIX = re.compile(r"\s*\((?:UUID|S/N)\s*:[^)]*\)\s*\|?\s*$", re.IGNORECASE)
 _TRUNCATION = re.compile(r"\.\.\.|\u2026")
 _SEPARATORS = re.compile(r"[\s\-_|]+")

