@@ -175,7 +175,7 @@ _GLUED_SERIES = re.compile(r"^(rtx|gtx)(\d.*)$")
 _GLUED_SUFFIX = re.compile(r"^(\d{3,4})(ti|super)$")
 # Words that tell boards of one GPU apart (memory size, package, laptop part) but never its
 # compute capability, so dropping them leads from "A100-PCIE-80GB" to the A100 family.
-_VARIANT_WORD = re.compile(r"\d+gb|hbm\d*e?|sxm\d*|pcie|nvl|laptop")
+_VARIANT_WORD = re.compile(r"\d+gb|hbm\d*e?|sxm\d*|pcie|nvl\d*|laptop")
 _MEMORY_WORD = re.compile(r"(\d+)gb")
 # A series word before a model number ("RTX 3090", "RTX A6000"): people leave it out.
 _SERIES_WORDS = frozenset({"rtx", "gtx", "gt"})

