@@ -17,11 +17,10 @@ from packaging.version import Version
 
 from envcheck import __version__
 from envcheck.findings import Finding
-from envcheck.knowledge.torch_tables import find_variant
+from envcheck.knowledge.model import TorchRelease, TorchVariant
+from envcheck.knowledge.torch_tables import find_variant, torch_releases
 from envcheck.lockfile_model import Lockfile
 from envcheck.project_model import Profile, Target
-from envcheck.knowledge.model import TorchRelease, TorchVariant
-from envcheck.knowledge.torch_tables import torch_releases
 from envcheck.rules import run_rules
 from envcheck.rules.facts import variant_ok_here
 from envcheck.snapshot import (
