@@ -197,13 +197,13 @@ def nvcc_targets_reported(list_gpu_code: str) -> list[int]:
     return sorted({int(m) for m in re.findall(r"\bsm_(\d+)\b", list_gpu_code)})
 
 
-def render_block(entries: Sequence[CudaEntry]) -> str:
+def render_block(entries: Sequence[CudaEntry], source: str = "cuda-release-notes") -> str:
     lines = [f"{BEGIN} (rewritten by scripts/refresh_cuda_tables.py --write)"]
     for entry in entries:
         lines += ["[[cuda]]", f'cuda = "{entry.cuda}"', f'min_linux = "{entry.min_linux}"']
         if entry.min_windows is not None:
             lines.append(f'min_windows = "{entry.min_windows}"')
-        lines.append("")
+        lines += [f'source = "{source}"', ""]
     return "\n".join(lines[:-1] if entries else lines) + f"\n{END}\n"
 
 

@@ -217,10 +217,11 @@ def minor_compat() -> tuple[MinorCompatibility, ...]:
 
 def parse_minor_compat(document: dict[str, Any]) -> tuple[MinorCompatibility, ...]:
     """The [[minor_compat]] rows of a cuda_drivers.toml document, validated."""
-    _source_ids(CUDA_FILE, document)
+    ids = _source_ids(CUDA_FILE, document)
     floors: list[MinorCompatibility] = []
     for index, entry in enumerate(_entries(CUDA_FILE, document, "minor_compat")):
         where = f"minor_compat[{index}] (major {entry.get('major')!r})"
+        _check_source(CUDA_FILE, where, entry, ids)
         major = entry.get("major")
         if not isinstance(major, int) or isinstance(major, bool) or major < 1:
             raise _fail(CUDA_FILE, where, f"`major` must be a positive integer, got {major!r}")
