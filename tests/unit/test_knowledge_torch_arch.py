@@ -44,6 +44,9 @@ CASES = [
     ("2.8.0+cu129", "build-script", " ".join(arch_names(SCRIPT_12_9))),
     ("2.9.0+cu130", "build-script", " ".join(arch_names(SCRIPT_13_0))),
     ("2.9.1+cu130", "build-script", " ".join(arch_names(SCRIPT_13_0))),
+    # pytorch/pytorch#182250: get_arch_list() of the download.pytorch.org 2.11.0 wheels.
+    ("2.11.0+cu126", "measured", "sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90"),
+    ("2.11.0+cu128", "measured", "sm_75 sm_80 sm_86 sm_90 sm_100 sm_120"),
     *((f"{v}+cu130", "measured", MEASURED_CU130) for v in (
         "2.11.0", "2.12.0", "2.12.1", "2.13.0", "2.14.0", "2.14.1")),
 ]
