@@ -123,8 +123,9 @@ def compat_torch(version: str, json_output: JsonFlag = False) -> None:
     from envcheck.services.compat import compat_torch as query
 
     def describe(d: dict[str, Any]) -> str:
-        archs = "\n".join(f"  {name}: {_arch_text(entry)}"
-                          for name, entry in d["arch_list"].items())
+        archs = "\n".join(
+            f"  {name}: {_arch_text(entry)}; cuDNN {d['cudnn'][name] or 'unknown'}, "
+            f"NCCL {d['nccl'][name] or 'unknown'}" for name, entry in d["arch_list"].items())
         vision = d["torchvision"] or "unknown (none on PyPI pins this torch)"
         audio = d["torchaudio"] or "unknown (none on PyPI pins this torch)"
         return (f"torch {d['torch']}: variants {', '.join(d['cuda_variants'])} (PyPI default "

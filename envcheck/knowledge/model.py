@@ -101,6 +101,8 @@ class TorchVariant:
     """sm_XX machine code and compute_XX PTX, as torch.cuda.get_arch_list() prints them;
     empty unless `arch_source` is "measured" or "build-script"."""
     arch_source: ArchSource = "bounded"
+    nccl: Version | None = None
+    """The nvidia-nccl-cuXX the wheel pins; None where not recorded (or bundled)."""
 
 
 @dataclass(frozen=True, kw_only=True)

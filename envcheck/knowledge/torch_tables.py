@@ -171,8 +171,11 @@ def _variant(entry: str, table: Mapping[str, Any], known: set[str]) -> TorchVari
     if name == "cpu" and arch_list:
         raise _fail(where, "a cpu variant carries no GPU code")
     arch_source = _arch_source(where, name, table)
+    nccl = _optional_version(where, "nccl", table)
+    if name == "cpu" and nccl is not None:
+        raise _fail(where, "a cpu variant pins no NCCL")
     return TorchVariant(name=name, cuda=cuda, cudnn=_optional_version(where, "cudnn", table),
-                        arch_list=arch_list, arch_source=arch_source)
+                        arch_list=arch_list, arch_source=arch_source, nccl=nccl)
 
 
 def _arch_source(where: str, name: str, table: Mapping[str, Any]) -> ArchSource:

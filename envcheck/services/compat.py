@@ -193,5 +193,6 @@ def compat_torch(text: str) -> dict[str, Any]:
         "manylinux_glibc": str(release.manylinux_glibc) if release.manylinux_glibc else None,
         "cudnn": {v.name: str(v.cudnn) if v.cudnn else None
                   for v in release.variants if v.cuda},
+        "nccl": {v.name: str(v.nccl) if v.nccl else None for v in release.variants if v.cuda},
         "arch_list": {v.name: _arch_entry(v) for v in release.variants if v.cuda},
     }

@@ -354,8 +354,10 @@ def test_default_variant_from_requires_dist() -> None:
     module = refresh()
     old = module.default_variant(module.requires_dist(recorded_metadata("torch-1.13.0")))
     assert (old.name, old.cuda, old.cudnn) == ("cu117", Version("11.7"), Version("8.5.0.96"))
+    assert old.nccl is None  # 1.13's wheel bundles NCCL: no nvidia-nccl pin
     pinned = module.default_variant(module.requires_dist(recorded_metadata("torch-2.5.1")))
-    assert (pinned.name, pinned.cudnn) == ("cu124", Version("9.1.0.70"))
+    assert (pinned.name, pinned.cudnn, pinned.nccl) == (
+        "cu124", Version("9.1.0.70"), Version("2.21.5"))
     toolkit = module.default_variant(module.requires_dist(recorded_metadata("torch-2.14.1")))
     assert (toolkit.name, toolkit.cuda, toolkit.cudnn) == (
         "cu130", Version("13.0"), Version("9.24.0.43"))
@@ -422,10 +424,11 @@ def test_apply_facts_keeps_hand_sourced_fields_and_adds_releases() -> None:
     assert old["pypi_default"] == "cu124"
     assert old["variant"][0]["arch_list"] == ["sm_90"]
     assert old["variant"][0]["cudnn"] == "9.1.0.70"
+    assert old["variant"][0]["nccl"] == "2.21.5"
     assert new["version"] == "2.14.1"
     assert "torchvision" not in new
     assert new["variant"] == [{"name": "cu130", "sources": ["pypi-metadata"], "cuda": "13.0",
-                               "cudnn": "9.24.0.43"}]
+                               "cudnn": "9.24.0.43", "nccl": "2.30.7"}]
     assert module.diff_releases(document, facts) == []
 
 

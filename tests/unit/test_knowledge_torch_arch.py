@@ -94,3 +94,15 @@ def test_unread_variants_are_bounded_not_empty_claims() -> None:
     assert variant.arch_list == ()
     assert variant.cuda is not None
     assert highest_for(variant.cuda) == 90
+
+
+def test_nccl_pins_recorded_from_the_wheels_metadata() -> None:
+    # tests/data/pypi/torch-2.5.1.METADATA and torch-2.14.1.METADATA: nvidia-nccl-cu12==2.21.5
+    # and nvidia-nccl-cu13==2.30.7; releases whose METADATA was not read stay unknown.
+    for build, nccl in (("2.5.1", "2.21.5"), ("2.14.1", "2.30.7")):
+        found = find_variant(Version(build))
+        assert found is not None
+        assert found[1].nccl == Version(nccl)
+    found = find_variant(Version("2.6.0"))
+    assert found is not None
+    assert found[1].nccl is None
