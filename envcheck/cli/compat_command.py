@@ -76,6 +76,9 @@ def compat_driver(version: str, json_output: JsonFlag = False) -> None:
         build = (f"torch {newest['torch']}+{newest['variant']}" if newest else
                  "none in envcheck's knowledge")
         cuda = f"CUDA ≤ {d['newest_cuda']}" if d["newest_cuda"] else "no CUDA release in the table"
+        toolkit = d["newest_toolkit"]
+        if toolkit and d["newest_cuda"]:
+            cuda += f" (up to {toolkit['label']}, {toolkit['release']})"
         return (f"Driver {d['driver']} runs {cuda} (and older majors' minor-compatible "
                 f"builds). Newest torch build it runs: {build}. All it runs:\n"
                 f"{_variants_text(d['torch'])}")

@@ -382,6 +382,17 @@ def newest_cuda_for_driver(driver: DriverVersion, platform: Platform = "linux") 
     return None
 
 
+def newest_toolkit_for_driver(driver: DriverVersion, platform: Platform = "linux"
+                              ) -> ToolkitRelease | None:
+    """The newest toolkit release, updates included, whose own minimum `driver` meets
+    (535.86.09 -> 12.2 Update 1: Update 2 needs 535.104.05); None when older than all."""
+    for release in reversed(toolkit_releases()):
+        minimum = release.min_linux if platform == "linux" else release.min_windows
+        if minimum is not None and driver.key >= minimum.key:
+            return release
+    return None
+
+
 def driver_runs_cuda(
     driver: DriverVersion, cuda: Version, platform: Platform = "linux"
 ) -> DriverVerdict:

@@ -19,6 +19,7 @@ from envcheck.knowledge.cuda_tables import (
     min_driver_for_cuda,
     minor_compat_floor,
     newest_cuda_for_driver,
+    newest_toolkit_for_driver,
     toolkit_release,
     toolkit_updates,
 )
@@ -121,10 +122,13 @@ def compat_driver(text: str) -> dict[str, Any]:
                 if v.cuda is None or driver_runs_cuda(driver, v.cuda) in ("yes", "minor-compat")]
         torch.append({"torch": str(release.version), "variants": runs})
     newest = newest_cuda_for_driver(driver)
+    toolkit = newest_toolkit_for_driver(driver)
     build = newest_runnable_build(driver=driver)
     return {
         "driver": driver,
         "newest_cuda": str(newest) if newest else None,
+        "newest_toolkit": None if toolkit is None else {
+            "release": str(toolkit.release), "label": toolkit.label},
         "newest_build": None if build is None else {
             "torch": str(build[0].version), "variant": build[1].name},
         "torch": torch,

@@ -17,6 +17,7 @@ from packaging.version import Version
 from envcheck.knowledge.cuda_tables import (
     cuda_releases,
     cuda_sources,
+    newest_toolkit_for_driver,
     parse_toolkit_releases,
     toolkit_release,
     toolkit_releases,
@@ -32,6 +33,7 @@ from envcheck.knowledge.nvcc_targets import (
     parse_nvcc_targets,
     targets_for,
 )
+from envcheck.snapshot import DriverVersion
 
 # NVIDIA's table as printed: label, Linux x86_64, Windows x86_64 (None = N/A or not in the
 # copies read). 11.0.1 RC is not a release and is left out.
@@ -250,3 +252,21 @@ def test_bad_nvcc_rows_are_refused() -> None:
         parse_nvcc_targets({"sources": sources, "nvcc": [
             {"cuda": "12.1", "sm": [80], "source": "s"},
             {"cuda": "12.0", "sm": [80], "source": "s"}]})
+
+
+@pytest.mark.parametrize(
+    ("driver", "platform", "newest"),
+    [
+        ("535.86.09", "linux", "12.2.1"),    # 12.2 Update 2 needs 535.104.05
+        ("535.104.05", "linux", "12.2.2"),
+        ("570.86.10", "linux", "12.8.0"),    # 12.8 Update 1 needs 570.124.06
+        ("580.95.05", "linux", "13.0.2"),
+        ("537.13", "windows", "12.2.2"),
+        ("450.51.05", "linux", "11.0.2"),
+    ],
+)
+def test_newest_toolkit_release_a_driver_meets(driver: str, platform: Any, newest: str) -> None:
+    release = newest_toolkit_for_driver(DriverVersion(driver), platform)
+    assert release is not None
+    assert str(release.release) == newest
+    assert newest_toolkit_for_driver(DriverVersion("450.36.06")) is None
