@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""Refresh the [[cuda]] rows of envcheck/knowledge/data/cuda_drivers.toml from NVIDIA's notes.
+"""Refresh envcheck/knowledge/data/cuda_drivers.toml from NVIDIA's notes, and check
+nvcc_targets.toml against a real nvcc.
 
 This machine cannot fetch web pages, so the script reads a saved copy of
 https://docs.nvidia.com/cuda/cuda-toolkit-release-notes/index.html ("Save page as", HTML),
-finds the table captioned "CUDA Toolkit and Corresponding Driver Versions", keeps the GA row
-of every CUDA minor release, and reports how it differs from the data file. With --write it
-replaces the block between "# BEGIN cuda" and "# END cuda" in the data file; rows below that
-block (cited from another source) and the `sources` list are edited by hand, and the
-`retrieved` date of the release-notes source should be updated with them.
+finds the table captioned "CUDA Toolkit and Corresponding Driver Versions", keeps the GA
+row of every CUDA minor release ([[cuda]] rows) and every GA and update row from 11.0 on
+([[toolkit]] rows), and reports how they differ from the data file. With --write it
+replaces the blocks between "# BEGIN cuda" / "# END cuda" and "# BEGIN toolkit" /
+"# END toolkit"; rows below those blocks (cited from
+another source) and the `sources` list are edited by hand, and the `retrieved` date of the
+release-notes source should be updated with them.
 
     python scripts/refresh_cuda_tables.py ~/Downloads/cuda-release-notes.html
     python scripts/refresh_cuda_tables.py ~/Downloads/cuda-release-notes.html --write
+    nvcc --list-gpu-code | python scripts/refresh_cuda_tables.py --nvcc-list - --nvcc-cuda 13.0
 """
 
 from __future__ import annotations
@@ -23,11 +27,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import tomlkit
 from packaging.version import Version
 
 CAPTION = "CUDA Toolkit and Corresponding Driver Versions"
+TOOLKIT_BEGIN = "# BEGIN toolkit"
+TOOLKIT_END = "# END toolkit"
+TOOLKIT_SINCE = Version("11.0")
+NVCC_FILE = Path(__file__).resolve().parents[1] / "envcheck/knowledge/data/nvcc_targets.toml"
 DATA_FILE = Path(__file__).resolve().parents[1] / "envcheck/knowledge/data/cuda_drivers.toml"
 BEGIN = "# BEGIN cuda"
 END = "# END cuda"
@@ -37,6 +46,8 @@ _LABEL = re.compile(r"CUDA\s+(\d+)\.(\d+)")
 # updates)" is a GA row: the lower-case "updates" does not match.
 _NOT_GA = re.compile(r"\b(?:Update|RC|Preview|Beta)\b")
 _DRIVER = re.compile(r"\d+(?:\.\d+){1,3}")
+# "CUDA 12.2 Update 2", "CUDA 11.0.3 Update 1", "CUDA 11.4.0 GA", "CUDA 11.1 GA".
+_TOOLKIT_LABEL = re.compile(r"CUDA\s+(\d+)\.(\d+)(?:\.(\d+))?\s+(GA|Update\s+(\d+))\s*$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,13 +152,58 @@ def ga_entries(rows: Sequence[DriverRow], since: Version) -> list[CudaEntry]:
     ]
 
 
-def render_block(entries: Sequence[CudaEntry]) -> str:
+@dataclass(frozen=True, kw_only=True)
+class ToolkitEntry:
+    release: Version
+    update: int
+    min_linux: str
+    min_windows: str | None
+
+
+def toolkit_entries(rows: Sequence[DriverRow], since: Version = TOOLKIT_SINCE
+                    ) -> list[ToolkitEntry]:
+    """Every GA and update row from `since` on, as the release it installs: "CUDA 12.2
+    Update 2" -> 12.2.2 (update 2); "CUDA 11.0.3 Update 1" -> 11.0.3 (the label's own patch,
+    because 11.0's GA was 11.0.2). RC, preview and beta rows are skipped."""
+    entries: dict[Version, ToolkitEntry] = {}
+    for row in rows:
+        match = _TOOLKIT_LABEL.match(row.label)
+        if match is None or row.linux is None:
+            continue
+        major, minor, patch, kind, number = match.groups()
+        update = 0 if kind == "GA" else int(number)
+        release = Version(f"{major}.{minor}.{patch if patch is not None else update}")
+        if Version(f"{major}.{minor}") < since:
+            continue
+        entries[release] = ToolkitEntry(release=release, update=update, min_linux=row.linux,
+                                        min_windows=row.windows)
+    return [entries[v] for v in sorted(entries)]
+
+
+def render_toolkit_block(entries: Sequence[ToolkitEntry], source: str) -> str:
+    lines = [f"{TOOLKIT_BEGIN} (rewritten by scripts/refresh_cuda_tables.py --write)"]
+    for entry in entries:
+        lines += ["[[toolkit]]", f'release = "{entry.release}"', f"update = {entry.update}",
+                  f'min_linux = "{entry.min_linux}"']
+        if entry.min_windows is not None:
+            lines.append(f'min_windows = "{entry.min_windows}"')
+        lines += [f'source = "{source}"', ""]
+    return "\n".join(lines[:-1] if entries else lines) + f"\n{TOOLKIT_END}\n"
+
+
+def nvcc_targets_reported(list_gpu_code: str) -> list[int]:
+    """`nvcc --list-gpu-code` output ("sm_75\nsm_80 ...") -> ascending sm numbers, without
+    the arch-specific variants (sm_90a)."""
+    return sorted({int(m) for m in re.findall(r"\bsm_(\d+)\b", list_gpu_code)})
+
+
+def render_block(entries: Sequence[CudaEntry], source: str = "cuda-release-notes") -> str:
     lines = [f"{BEGIN} (rewritten by scripts/refresh_cuda_tables.py --write)"]
     for entry in entries:
         lines += ["[[cuda]]", f'cuda = "{entry.cuda}"', f'min_linux = "{entry.min_linux}"']
         if entry.min_windows is not None:
             lines.append(f'min_windows = "{entry.min_windows}"')
-        lines.append("")
+        lines += [f'source = "{source}"', ""]
     return "\n".join(lines[:-1] if entries else lines) + f"\n{END}\n"
 
 
@@ -181,42 +237,94 @@ def differences(old: dict[Version, CudaEntry], new: Sequence[CudaEntry]) -> list
     return lines
 
 
-def replace_block(text: str, block: str) -> str:
-    start, end = text.find(BEGIN), text.find(END)
+def replace_block(text: str, block: str, begin: str = BEGIN, end_marker: str = END) -> str:
+    start, end = text.find(begin), text.find(end_marker)
     if start < 0 or end < start:
-        raise ValueError(f"the data file has no {BEGIN!r} ... {END!r} block")
+        raise ValueError(f"the data file has no {begin!r} ... {end_marker!r} block")
     return text[:start] + block + text[text.index("\n", end) + 1:]
+
+
+def _toolkit_rows(text: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = tomlkit.parse(text).unwrap().get("toolkit", [])
+    return rows
+
+
+def check_nvcc(list_gpu_code: str, cuda: Version, data: Path = NVCC_FILE) -> list[str]:
+    """How nvcc's own --list-gpu-code differs from the [[nvcc]] row of its CUDA minor."""
+    reported = nvcc_targets_reported(list_gpu_code)
+    rows = tomlkit.parse(data.read_text(encoding="utf-8")).unwrap().get("nvcc", [])
+    row = next((r for r in rows if r["cuda"] == f"{cuda.major}.{cuda.minor}"), None)
+    if row is None:
+        return [f"new      {cuda.major}.{cuda.minor}: sm = {reported}"]
+    recorded = list(row["sm"])
+    if recorded == reported:
+        return []
+    return [f"changed  {cuda.major}.{cuda.minor}: sm {recorded} -> {reported}"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("html", type=Path, help="saved copy of the CUDA release notes page")
+    parser.add_argument("html", type=Path, nargs="?",
+                        help="saved copy of the CUDA release notes page")
     parser.add_argument("--data", type=Path, default=DATA_FILE, help="cuda_drivers.toml to compare")
     parser.add_argument("--since", type=Version, default=Version("10.0"), help="oldest CUDA minor")
-    parser.add_argument("--write", action="store_true", help="rewrite the generated block")
+    parser.add_argument("--write", action="store_true", help="rewrite the generated blocks")
+    parser.add_argument("--source", default="cuda-release-notes-13.4",
+                        help="source id the rewritten [[toolkit]] rows cite")
+    parser.add_argument("--nvcc-list", type=Path, default=None,
+                        help="saved `nvcc --list-gpu-code` output ('-' reads stdin)")
+    parser.add_argument("--nvcc-cuda", type=Version, default=None,
+                        help="the CUDA version of that nvcc (nvcc --version)")
+    parser.add_argument("--nvcc-data", type=Path, default=NVCC_FILE,
+                        help="nvcc_targets.toml to compare")
     args = parser.parse_args(argv)
 
+    if args.nvcc_list is not None:
+        if args.nvcc_cuda is None:
+            print("--nvcc-list needs --nvcc-cuda X.Y", file=sys.stderr)
+            return 2
+        listing = (sys.stdin.read() if str(args.nvcc_list) == "-"
+                   else args.nvcc_list.read_text(encoding="utf-8"))
+        report = check_nvcc(listing, args.nvcc_cuda, args.nvcc_data)
+        print("\n".join(report) if report else f"{args.nvcc_data.name} matches nvcc.")
+        return 1 if report else 0
+    if args.html is None:
+        parser.error("give the saved release notes page, or --nvcc-list")
+
     try:
-        entries = ga_entries(parse_driver_table(args.html.read_text(encoding="utf-8")), args.since)
+        rows = parse_driver_table(args.html.read_text(encoding="utf-8"))
+        entries = ga_entries(rows, args.since)
     except (OSError, ValueError) as e:
         print(f"cannot read the driver table from {args.html}: {e}", file=sys.stderr)
         return 2
+    toolkits = toolkit_entries(rows)
     text = args.data.read_text(encoding="utf-8")
     report = differences(_file_entries(text), entries)
+    known = {Version(r["release"]): r for r in _toolkit_rows(text)}
+    report += [f"toolkit  {e.release}: linux >= {e.min_linux}, windows >= "
+               f"{e.min_windows or 'N/A'}" for e in toolkits
+               if (known.get(e.release) or {}).get("min_linux") != e.min_linux
+               or (known.get(e.release) or {}).get("min_windows") != e.min_windows]
     print("\n".join(report) if report else f"{args.data.name} matches the saved page.")
     if not args.write:
         print("\n" + render_block(entries), end="")
         return 0
     updated = replace_block(text, render_block(entries))
+    if TOOLKIT_BEGIN in updated:
+        updated = replace_block(updated, render_toolkit_block(toolkits, args.source),
+                                TOOLKIT_BEGIN, TOOLKIT_END)
     try:
         counts = Counter(row["cuda"] for row in _cuda_rows(updated))
+        releases = Counter(row["release"] for row in _toolkit_rows(updated))
     except tomlkit.exceptions.ParseError as e:
         print(f"not written: the result would not parse ({e})", file=sys.stderr)
         return 2
     duplicates = [cuda for cuda, count in counts.items() if count > 1]
+    duplicates += [release for release, count in releases.items() if count > 1]
     if duplicates:
         print(f"not written: CUDA {', '.join(sorted(duplicates))} is now in the release notes; "
-              f"delete the hand-cited row below {END!r} first", file=sys.stderr)
+              f"delete the hand-cited row below {END!r} / {TOOLKIT_END!r} first",
+              file=sys.stderr)
         return 2
     args.data.write_text(updated, encoding="utf-8")
     print(f"wrote {args.data}")

@@ -7,7 +7,8 @@ What PyPI itself says about each torch release since 1.13 is recomputed:
   cpXYt builds are not counted),
 - the glibc those wheels need (their manylinux tag),
 - the variant the PyPI wheel is (its `nvidia-cuda-runtime-cuXX==A.B.*` or, from 2.11 on,
-  `cuda-toolkit[...]==A.B.*` pin; no CUDA pin means "cpu") and its cuDNN (`nvidia-cudnn-cuXX`),
+  `cuda-toolkit[...]==A.B.*` pin; no CUDA pin means "cpu"), its cuDNN (`nvidia-cudnn-cuXX`)
+  and its NCCL (`nvidia-nccl-cuXX`; absent where the wheel bundles NCCL, as up to 1.13 did),
 - the torchvision and torchaudio releases whose own Linux x86_64 wheels pin `torch==<release>`
   exactly (the newest non-yanked one wins; a release with no exact pin gets none).
 
@@ -57,6 +58,7 @@ _CPYTHON = re.compile(r"^cp(\d)(\d+)$")
 # The CUDA runtime pin: per-library wheels up to 2.10, the cuda-toolkit meta wheel from 2.11.
 _CUDA_RUNTIME = re.compile(r"^(nvidia-cuda-runtime-cu\d+|cuda-toolkit)$")
 _CUDNN = re.compile(r"^nvidia-cudnn-cu\d+$")
+_NCCL = re.compile(r"^nvidia-nccl-cu\d+$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +78,7 @@ class DefaultVariant:
     """"cu124", or "cpu" when the wheel pins no CUDA runtime."""
     cuda: Version | None
     cudnn: Version | None
+    nccl: Version | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,6 +219,7 @@ def default_variant(lines: Iterable[str]) -> DefaultVariant:
     """nvidia-cuda-runtime-cu12==12.4.127 -> cu124; cuda-toolkit[...]==13.0.2 -> cu130."""
     cuda: Version | None = None
     cudnn: Version | None = None
+    nccl: Version | None = None
     for requirement in _requirements(lines):
         name = requirement.name.lower()
         pin = _exact_pin(requirement)
@@ -225,9 +229,12 @@ def default_variant(lines: Iterable[str]) -> DefaultVariant:
             cuda = Version(f"{pin.major}.{pin.minor}")
         elif _CUDNN.match(name):
             cudnn = pin
+        elif _NCCL.match(name):
+            nccl = pin
     if cuda is None:
         return DefaultVariant(name="cpu", cuda=None, cudnn=None)
-    return DefaultVariant(name=f"cu{cuda.major}{cuda.minor}", cuda=cuda, cudnn=cudnn)
+    return DefaultVariant(name=f"cu{cuda.major}{cuda.minor}", cuda=cuda, cudnn=cudnn,
+                          nccl=nccl)
 
 
 def torch_pin(lines: Iterable[str]) -> Version | None:
@@ -289,6 +296,7 @@ def _variant_fields(variant: DefaultVariant) -> dict[str, Any]:
     return {
         "cuda": str(variant.cuda) if variant.cuda else None,
         "cudnn": str(variant.cudnn) if variant.cudnn else None,
+        "nccl": str(variant.nccl) if variant.nccl else None,
     }
 
 

@@ -22,6 +22,7 @@ from envcheck.knowledge.model import (
     CudnnSupport,
     MinorCompatibility,
     Source,
+    ToolkitRelease,
 )
 from envcheck.snapshot import DriverVersion
 
@@ -32,6 +33,7 @@ CUDA_FILE = "cuda_drivers.toml"
 CUDNN_FILE = "cudnn.toml"
 
 _MAJOR_MINOR = re.compile(r"\d+\.\d+")
+_RELEASE = re.compile(r"\d+\.\d+\.\d+")
 
 
 # --- reading and validating -------------------------------------------------------------------
@@ -145,6 +147,60 @@ def parse_cuda_releases(document: dict[str, Any]) -> tuple[CudaRelease, ...]:
 
 
 @cache
+def toolkit_releases() -> tuple[ToolkitRelease, ...]:
+    """Every CUDA toolkit release in the table, GA and updates, oldest first."""
+    return parse_toolkit_releases(_cuda_document())
+
+
+def parse_toolkit_releases(document: dict[str, Any]) -> tuple[ToolkitRelease, ...]:
+    """The [[toolkit]] rows of a cuda_drivers.toml document, validated: each cites a source,
+    releases ascend without duplicates, update numbers ascend within a minor from GA (0)."""
+    ids = _source_ids(CUDA_FILE, document)
+    rows: list[ToolkitRelease] = []
+    for index, entry in enumerate(_entries(CUDA_FILE, document, "toolkit")):
+        where = f"toolkit[{index}] ({entry.get('release')!r})"
+        cited = entry.get("source")
+        if not isinstance(cited, str):
+            raise _fail(CUDA_FILE, where, "`source` is required: every row names where it "
+                        "came from")
+        _check_source(CUDA_FILE, where, entry, ids)
+        text = _text(CUDA_FILE, where, entry, "release")
+        if not _RELEASE.fullmatch(text):
+            raise _fail(CUDA_FILE, where, f"`release` must be major.minor.patch like "
+                        f"\"12.2.2\", got {text!r}")
+        update = entry.get("update")
+        if not isinstance(update, int) or isinstance(update, bool) or update < 0:
+            raise _fail(CUDA_FILE, where, f"`update` must be 0 (GA) or a positive integer, "
+                        f"got {update!r}")
+        row = ToolkitRelease(
+            release=Version(text), update=update,
+            min_linux=_required_driver(CUDA_FILE, where, entry, "min_linux"),
+            min_windows=_driver(CUDA_FILE, where, entry, "min_windows"), source=cited,
+        )
+        previous = rows[-1] if rows else None
+        if previous is not None and previous.cuda == row.cuda and row.update <= previous.update:
+            raise _fail(CUDA_FILE, where, f"update {row.update} follows update "
+                        f"{previous.update} of CUDA {row.cuda}")
+        if (previous is None or previous.cuda != row.cuda) and row.update != 0:
+            raise _fail(CUDA_FILE, where, f"CUDA {row.cuda} starts with update {row.update}, "
+                        "not its GA (0)")
+        rows.append(row)
+    _ascending(CUDA_FILE, "toolkit", [row.release for row in rows])
+    return tuple(rows)
+
+
+def toolkit_release(version: Version) -> ToolkitRelease | None:
+    """The row of one toolkit release ("12.2.2"); None when NVIDIA's table lists none."""
+    return next((r for r in toolkit_releases() if r.release == version), None)
+
+
+def toolkit_updates(cuda: Version) -> tuple[ToolkitRelease, ...]:
+    """Every listed release of one CUDA minor (12.2: GA, Update 1, Update 2), oldest first."""
+    wanted = (cuda.major, cuda.minor)
+    return tuple(r for r in toolkit_releases() if (r.cuda.major, r.cuda.minor) == wanted)
+
+
+@cache
 def minor_compat() -> tuple[MinorCompatibility, ...]:
     """The driver floor of CUDA minor-version compatibility, one entry per CUDA major."""
     return parse_minor_compat(_cuda_document())
@@ -152,10 +208,11 @@ def minor_compat() -> tuple[MinorCompatibility, ...]:
 
 def parse_minor_compat(document: dict[str, Any]) -> tuple[MinorCompatibility, ...]:
     """The [[minor_compat]] rows of a cuda_drivers.toml document, validated."""
-    _source_ids(CUDA_FILE, document)
+    ids = _source_ids(CUDA_FILE, document)
     floors: list[MinorCompatibility] = []
     for index, entry in enumerate(_entries(CUDA_FILE, document, "minor_compat")):
         where = f"minor_compat[{index}] (major {entry.get('major')!r})"
+        _check_source(CUDA_FILE, where, entry, ids)
         major = entry.get("major")
         if not isinstance(major, int) or isinstance(major, bool) or major < 1:
             raise _fail(CUDA_FILE, where, f"`major` must be a positive integer, got {major!r}")
@@ -243,6 +300,17 @@ def newest_cuda_for_driver(driver: DriverVersion, platform: Platform = "linux") 
         minimum = _minimum(release, platform)
         if minimum is not None and driver.key >= minimum.key:
             return release.cuda
+    return None
+
+
+def newest_toolkit_for_driver(driver: DriverVersion, platform: Platform = "linux"
+                              ) -> ToolkitRelease | None:
+    """The newest toolkit release, updates included, whose own minimum `driver` meets
+    (535.86.09 -> 12.2 Update 1: Update 2 needs 535.104.05); None when older than all."""
+    for release in reversed(toolkit_releases()):
+        minimum = release.min_linux if platform == "linux" else release.min_windows
+        if minimum is not None and driver.key >= minimum.key:
+            return release
     return None
 
 

@@ -15,6 +15,10 @@ from packaging.version import Version
 from envcheck.snapshot import DriverVersion
 
 GpuSegment = Literal["datacenter", "workstation", "consumer", "jetson"]
+ArchSource = Literal["measured", "build-script", "bounded", "none"]
+"""Where a torch variant's arch list comes from: "measured" from the wheel, "build-script"
+from the TORCH_CUDA_ARCH_LIST PyTorch's build script sets for that CUDA version, "bounded"
+when neither was read (only the toolkit's newest target bounds it), "none" for a CPU build."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +38,31 @@ class CudaRelease:
     """Major.minor, e.g. 12.4 (the GA release; updates of a minor share the minimum)."""
     min_linux: DriverVersion
     min_windows: DriverVersion | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolkitRelease:
+    """One CUDA toolkit release, GA or update, and the driver it needs at least."""
+
+    release: Version
+    """The version the toolkit installs: 12.2.2 (11.0's GA is 11.0.2)."""
+    update: int
+    """NVIDIA's update number: 0 for GA, 2 for "CUDA 12.2 Update 2"."""
+    min_linux: DriverVersion
+    min_windows: DriverVersion | None
+    source: str
+    """The id of the cited source in cuda_drivers.toml."""
+
+    @property
+    def cuda(self) -> Version:
+        """Major.minor, 12.2."""
+        return Version(f"{self.release.major}.{self.release.minor}")
+
+    @property
+    def label(self) -> str:
+        """As NVIDIA's table names it: "CUDA 12.2 GA", "CUDA 12.2 Update 2"."""
+        kind = "GA" if self.update == 0 else f"Update {self.update}"
+        return f"CUDA {self.cuda} {kind}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,7 +104,11 @@ class TorchVariant:
     """12.4, or None for cpu."""
     cudnn: Version | None
     arch_list: tuple[str, ...]
-    """sm_XX machine code and compute_XX PTX, as torch.cuda.get_arch_list() prints them."""
+    """sm_XX machine code and compute_XX PTX, as torch.cuda.get_arch_list() prints them;
+    empty unless `arch_source` is "measured" or "build-script"."""
+    arch_source: ArchSource = "bounded"
+    nccl: Version | None = None
+    """The nvidia-nccl-cuXX the wheel pins; None where not recorded (or bundled)."""
 
 
 @dataclass(frozen=True, kw_only=True)

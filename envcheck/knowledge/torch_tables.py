@@ -15,7 +15,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file
-from envcheck.knowledge.model import Source, TorchRelease, TorchVariant
+from envcheck.knowledge.model import ArchSource, Source, TorchRelease, TorchVariant
 
 TORCH_RELEASES_FILE = "torch_releases.toml"
 
@@ -40,6 +40,23 @@ def cuda_from_local_label(label: str) -> Version | None:
     if match is None:
         return None
     return Version(f"{int(match.group(1))}.{match.group(2)}")
+
+
+def arch_names(torch_cuda_arch_list: str) -> tuple[str, ...]:
+    """TORCH_CUDA_ARCH_LIST as torch.cuda.get_arch_list() prints the build's result:
+    "7.0;8.6;12.0+PTX" -> sm_70 sm_86 sm_120 compute_120 (spaces also separate entries)."""
+    names: list[str] = []
+    for item in re.split(r"[;\s]+", torch_cuda_arch_list.strip()):
+        if not item:
+            continue
+        match = re.fullmatch(r"(\d+)\.(\d)(\+PTX)?", item)
+        if match is None:
+            raise ValueError(f"{item!r} is not an architecture like 8.6 or 12.0+PTX")
+        number = f"{match.group(1)}{match.group(2)}"
+        names.append(f"sm_{number}")
+        if match.group(3):
+            names.append(f"compute_{number}")
+    return tuple(sorted(set(names), key=_arch_key))
 
 
 def variant_name(cuda: Version) -> str:
@@ -153,8 +170,32 @@ def _variant(entry: str, table: Mapping[str, Any], known: set[str]) -> TorchVari
         raise _fail(where, f"arch_list must be unique and sorted by number: {list(arch_list)}")
     if name == "cpu" and arch_list:
         raise _fail(where, "a cpu variant carries no GPU code")
+    arch_source = _arch_source(where, name, table)
+    nccl = _optional_version(where, "nccl", table)
+    if name == "cpu" and nccl is not None:
+        raise _fail(where, "a cpu variant pins no NCCL")
     return TorchVariant(name=name, cuda=cuda, cudnn=_optional_version(where, "cudnn", table),
-                        arch_list=arch_list)
+                        arch_list=arch_list, arch_source=arch_source, nccl=nccl)
+
+
+def _arch_source(where: str, name: str, table: Mapping[str, Any]) -> ArchSource:
+    """"measured" or "build-script" as the row says, with a list; "bounded" for a CUDA
+    variant without one; "none" for a CPU build."""
+    raw = table.get("arch_from")
+    if name == "cpu":
+        if raw is not None:
+            raise _fail(where, "a cpu variant has no arch_from")
+        return "none"
+    if "arch_list" not in table:
+        if raw is not None:
+            raise _fail(where, f"arch_from {raw!r} without an arch_list")
+        return "bounded"
+    if raw == "measured":
+        return "measured"
+    if raw == "build-script":
+        return "build-script"
+    raise _fail(where, f"arch_list needs arch_from = \"measured\" or \"build-script\", "
+                       f"got {raw!r}")
 
 
 def _release(table: Mapping[str, Any], known: set[str]) -> TorchRelease:

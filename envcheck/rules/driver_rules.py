@@ -125,8 +125,7 @@ def _too_old(snapshot: Snapshot, found: str, minimum: object, torch_version: obj
         "upgrade the NVIDIA driver")
     if recommended is not None:
         release, variant = recommended
-        fix = (f"{install_command(release, variant)}   # newest build this driver runs; "
-               f"or {fix}")
+        fix = install_command(release, variant, f"newest build this driver runs; or {fix}")
     return Finding(
         id="driver-too-old-for-torch-cuda",
         category="driver_too_old",

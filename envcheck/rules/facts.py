@@ -17,8 +17,9 @@ from packaging.version import Version
 from envcheck.knowledge.cuda_tables import driver_runs_cuda
 from envcheck.knowledge.gpu_tables import find_gpu
 from envcheck.knowledge.model import TorchRelease, TorchVariant
+from envcheck.knowledge.nvcc_targets import NvccTargets, nvcc_reach, targets_for
 from envcheck.knowledge.torch_tables import find_release, find_variant, torch_releases
-from envcheck.snapshot import Gpu, Package, Snapshot
+from envcheck.snapshot import DriverVersion, Gpu, Package, Snapshot
 
 DriverPlatform = Literal["linux", "windows"]
 _ARCH = re.compile(r"(sm|compute)_(\d+)([a-z]?)")
@@ -43,9 +44,13 @@ class TorchBuild:
     version: Version
     cuda: Version | None
     arch_list: tuple[str, ...]
-    arch_source: Literal["measured", "derived", "knowledge", "unknown"]
+    arch_source: Literal["measured", "derived", "knowledge", "bounded", "unknown"]
+    """"bounded": the list is not recorded, but the toolkit of the build (`arch_bound`) caps
+    what it can contain."""
     release: TorchRelease | None
     variant: TorchVariant | None
+    arch_bound: NvccTargets | None = None
+    """For a "bounded" build, what its CUDA toolkit's nvcc compiles for."""
 
 
 def torch_build(snapshot: Snapshot) -> TorchBuild | None:
@@ -59,15 +64,19 @@ def torch_build(snapshot: Snapshot) -> TorchBuild | None:
         # The local label and the CUDA build disagree (a custom build): trust the build.
         variant = None
     arch_list: tuple[str, ...] = torch.arch_list
-    source: Literal["measured", "derived", "knowledge", "unknown"]
+    source: Literal["measured", "derived", "knowledge", "bounded", "unknown"]
+    bound = None
     if arch_list:
         source = "measured" if torch.provenance.get("arch_list") == "measured" else "derived"
     elif variant is not None and variant.arch_list:
         arch_list, source = variant.arch_list, "knowledge"
+    elif (variant is not None and variant.arch_source == "bounded" and variant.cuda is not None
+          and (bound := targets_for(variant.cuda)) is not None):
+        source = "bounded"
     else:
         source = "unknown"
     return TorchBuild(version=torch.version, cuda=torch.cuda, arch_list=arch_list,
-                      arch_source=source, release=release, variant=variant)
+                      arch_source=source, release=release, variant=variant, arch_bound=bound)
 
 
 def _minor(version: Version) -> Version:
@@ -142,31 +151,65 @@ def package(snapshot: Snapshot, name: str) -> Package | None:
     )
 
 
-def variant_ok_here(snapshot: Snapshot, release: TorchRelease, variant: TorchVariant,
-                    *, unrecorded_arch_ok: bool = False) -> bool:
-    """Would this build run on this machine: driver, every GPU, the Python?
+def build_runs(release: TorchRelease, variant: TorchVariant, *, driver: DriverVersion | None,
+               platform: DriverPlatform, capabilities: tuple[str | None, ...],
+               python: str | None) -> bool:
+    """Would this build run with this driver, on GPUs of these compute capabilities, under
+    this Python minor? `driver` None means no usable driver (CPU builds only); no
+    capabilities means no GPU to check; a GPU of unknown capability cannot be verified.
 
-    A build whose arch list the tables do not record is accepted only when
-    `unrecorded_arch_ok`: the caller then says that its GPU coverage is unverified."""
-    minor = python_minor(snapshot)
-    if minor is not None and release.python and minor not in release.python:
+    A recorded arch list must cover every GPU. An unrecorded ("bounded") one is accepted when
+    its CUDA toolkit produces machine code for every GPU; one whose toolkit's targets are
+    unknown too is not accepted while there is a GPU to check."""
+    if python is not None and release.python and python not in release.python:
         return False
     if variant.cuda is None:
         return True
-    driver = snapshot.driver.version
-    if snapshot.driver.status != "ok" or driver is None:
+    if driver is None:
         return False
-    if driver_runs_cuda(driver, variant.cuda, driver_platform(snapshot)) not in (
-        "yes", "minor-compat"
-    ):
+    if driver_runs_cuda(driver, variant.cuda, platform) not in ("yes", "minor-compat"):
         return False
-    if not variant.arch_list:
-        return unrecorded_arch_ok
-    for gpu in snapshot.gpus:
-        capability = gpu_capability(gpu)
-        if capability is None or not arch_covers(variant.arch_list, capability):
+    targets = None if variant.arch_list else targets_for(variant.cuda)
+    for capability in capabilities:
+        if capability is None:
+            return False
+        if variant.arch_list:
+            if not arch_covers(variant.arch_list, capability):
+                return False
+        elif targets is None or nvcc_reach(targets, capability) != "machine-code":
             return False
     return True
+
+
+def newest_runnable_build(*, driver: DriverVersion | None, platform: DriverPlatform = "linux",
+                          capabilities: tuple[str | None, ...] = (), python: str | None = None,
+                          prefer: TorchRelease | None = None
+                          ) -> tuple[TorchRelease, TorchVariant] | None:
+    """The one answer to "which CUDA build of torch runs here": the preferred release's
+    newest CUDA variant that runs, else the newest release's. The doctor's fixes, lock
+    gating and `envcheck compat driver` all ask this."""
+    releases = list(reversed(torch_releases()))
+    if prefer is not None:
+        releases = [prefer, *(r for r in releases if r.version != prefer.version)]
+    for release in releases:
+        for variant in _cuda_variants_newest_first(release):
+            if build_runs(release, variant, driver=driver, platform=platform,
+                          capabilities=capabilities, python=python):
+                return release, variant
+    return None
+
+
+def _driver_here(snapshot: Snapshot) -> DriverVersion | None:
+    driver = snapshot.driver
+    return driver.version if driver.status == "ok" else None
+
+
+def variant_ok_here(snapshot: Snapshot, release: TorchRelease, variant: TorchVariant) -> bool:
+    """Would this build run on this machine: driver, every GPU, the Python?"""
+    return build_runs(release, variant, driver=_driver_here(snapshot),
+                      platform=driver_platform(snapshot),
+                      capabilities=tuple(gpu_capability(g) for g in snapshot.gpus),
+                      python=python_minor(snapshot))
 
 
 def _cuda_variants_newest_first(release: TorchRelease) -> Iterator[TorchVariant]:
@@ -177,21 +220,15 @@ def _cuda_variants_newest_first(release: TorchRelease) -> Iterator[TorchVariant]
 def recommend_cuda_build(
     snapshot: Snapshot, prefer: TorchRelease | None = None
 ) -> tuple[TorchRelease, TorchVariant] | None:
-    """The CUDA build of torch to install here: the preferred release's newest variant that
-    runs, else the newest release that has one. Builds whose GPU coverage the tables
-    record come first; one with an unrecorded arch list only when no recorded one fits."""
-    releases = list(reversed(torch_releases()))
-    if prefer is not None:
-        releases = [prefer, *(r for r in releases if r.version != prefer.version)]
-    for lenient in (False, True):
-        for release in releases:
-            for variant in _cuda_variants_newest_first(release):
-                if variant_ok_here(snapshot, release, variant, unrecorded_arch_ok=lenient):
-                    return release, variant
-    return None
+    """The CUDA build of torch to install here (see newest_runnable_build)."""
+    return newest_runnable_build(driver=_driver_here(snapshot),
+                                 platform=driver_platform(snapshot),
+                                 capabilities=tuple(gpu_capability(g) for g in snapshot.gpus),
+                                 python=python_minor(snapshot), prefer=prefer)
 
 
-def install_command(release: TorchRelease, variant: TorchVariant) -> str:
+def install_command(release: TorchRelease, variant: TorchVariant, note: str | None = None
+                    ) -> str:
     """pip's command for one build, from PyTorch's own index for that variant.
 
     Always the variant's index, even for PyPI's default build: an `--extra-index-url` for
@@ -201,7 +238,8 @@ def install_command(release: TorchRelease, variant: TorchVariant) -> str:
         ("torch", release.version), ("torchvision", release.torchvision),
         ("torchaudio", release.torchaudio)) if version is not None)
     command = f"pip install {pins} --index-url https://download.pytorch.org/whl/{variant.name}"
+    notes = [note] if note else []
     if variant.cuda is not None and not variant.arch_list:
-        command += ("   # its GPU architectures are not in envcheck's tables: check them "
-                    "after installing (torch.cuda.get_arch_list())")
-    return command
+        notes.append("its arch list is not recorded, only bounded by its CUDA toolkit: check "
+                     "torch.cuda.get_arch_list() after installing")
+    return f"{command}   # {'; '.join(notes)}" if notes else command

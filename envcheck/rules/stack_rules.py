@@ -7,8 +7,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from envcheck.findings import Finding
+from envcheck.knowledge.nvcc_targets import nvcc_reach, targets_for
 from envcheck.rules.context import Thresholds
-from envcheck.rules.facts import torch_build
+from envcheck.rules.facts import gpu_capability, torch_build
 from envcheck.rules.registry import Rule
 from envcheck.snapshot import CudaLibrary, Snapshot, Toolkit
 from envcheck.versions import version_or_none
@@ -24,7 +25,13 @@ def build_toolkit(snapshot: Snapshot) -> Toolkit | None:
     return next((t for t in snapshot.toolkits if t.nvcc_version is not None), None)
 
 
-def check_toolkit(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
+_ONLY_FOR_BUILDS = (" This matters only when something compiles CUDA code against torch "
+                    "(pip building flash-attn, apex or DeepSpeed ops, torch.utils.cpp_extension, "
+                    "nvcc, CMake's CUDA language); torch's own wheels bring their CUDA runtime "
+                    "and run whatever toolkit is installed.")
+
+
+def check_toolkit(snapshot: Snapshot, thresholds: Thresholds) -> Iterator[Finding]:
     build = torch_build(snapshot)
     toolkit = build_toolkit(snapshot)
     if build is None or build.cuda is None or toolkit is None or toolkit.nvcc_version is None:
@@ -40,33 +47,101 @@ def check_toolkit(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
            f"install the CUDA {cuda.major}.{cuda.minor} toolkit (or `conda install -c nvidia "
            f"cuda-nvcc={cuda.major}.{cuda.minor}`) and point CUDA_HOME at it")
     via = ", ".join(toolkit.sources)
+    builds = thresholds.builds_cuda_code
+    evidence = {"nvcc": str(nvcc), "torch_cuda": str(cuda), "toolkit": toolkit.path,
+                "builds_cuda_code": "yes" if builds else "no"}
     if nvcc.major != cuda.major:
         yield Finding(
             id="nvcc-major-differs-from-torch-cuda",
             category="toolkit_torch_cuda_mismatch",
-            severity="error",
+            # Only a build fails: a cu126 torch runs fine next to a CUDA 13 toolkit.
+            severity="error" if builds else "warning",
             summary=f"nvcc {nvcc} ({toolkit.path}, via {via}) is CUDA {nvcc.major} but torch "
                     f"{build.version} is built with CUDA {cuda}",
             explanation="Extensions compiled against torch (flash-attn, apex, DeepSpeed ops, "
                         "custom CUDA ops) must use the CUDA major torch was built with; "
                         "torch.utils.cpp_extension refuses the build ('The detected CUDA "
-                        "version mismatches the version that was used to compile PyTorch').",
+                        "version mismatches the version that was used to compile PyTorch')."
+                        + ("" if builds else _ONLY_FOR_BUILDS),
             fix=fix,
-            evidence={"nvcc": str(nvcc), "torch_cuda": str(cuda), "toolkit": toolkit.path},
+            evidence=evidence,
         )
     else:
         yield Finding(
             id="nvcc-minor-differs-from-torch-cuda",
             category="toolkit_torch_cuda_mismatch",
-            severity="warning",
+            severity="warning" if builds else "info",
             summary=f"nvcc {nvcc} ({toolkit.path}) differs from torch {build.version}'s CUDA "
                     f"{cuda} in the minor version",
             explanation="torch.utils.cpp_extension builds across minor versions with a "
                         "warning; most extensions work, but ones that use newer CUDA APIs or "
-                        "architectures may not.",
+                        "architectures may not." + ("" if builds else _ONLY_FOR_BUILDS),
             fix=fix,
-            evidence={"nvcc": str(nvcc), "torch_cuda": str(cuda), "toolkit": toolkit.path},
+            evidence=evidence,
         )
+
+
+def check_toolkit_targets(snapshot: Snapshot, thresholds: Thresholds) -> Iterator[Finding]:
+    """Can the build toolkit's nvcc produce code for each GPU? From nvcc's own target range,
+    whatever torch is installed (nvcc 13.0 cannot build for a GTX 1080 Ti at all)."""
+    toolkit = build_toolkit(snapshot)
+    if toolkit is None or toolkit.nvcc_version is None:
+        return
+    targets = targets_for(toolkit.nvcc_version)
+    if targets is None:
+        return
+    builds = thresholds.builds_cuda_code
+    span = f"sm_{targets.lowest} to sm_{targets.highest}"
+    for gpu in snapshot.gpus:
+        capability = gpu_capability(gpu)
+        if capability is None:
+            continue
+        reach = nvcc_reach(targets, capability)
+        if reach == "machine-code":
+            continue
+        sm = "sm_" + capability.replace(".", "")
+        evidence = {"gpu": gpu.name, "compute_capability": capability,
+                    "nvcc": str(toolkit.nvcc_version), "nvcc_targets": " ".join(
+                        targets.arch_names), "builds_cuda_code": "yes" if builds else "no"}
+        if reach == "none":
+            yield Finding(
+                id="nvcc-cannot-target-gpu",
+                category="toolkit_torch_cuda_mismatch",
+                severity="error" if builds else "warning",
+                summary=f"nvcc {toolkit.nvcc_version} ({toolkit.path}) cannot compile for GPU "
+                        f"{gpu.index} ({gpu.name}, {sm}): it targets {span}",
+                explanation=f"CUDA {targets.cuda.major}.{targets.cuda.minor}'s nvcc has no "
+                            f"target at or below {sm}, and PTX never runs on an older GPU, so "
+                            "every kernel it builds fails there with 'no kernel image is "
+                            "available for execution on the device' (or nvcc rejects "
+                            f"-arch={sm} as unsupported)."
+                            + ("" if builds else _ONLY_FOR_BUILDS),
+                fix=f"use a CUDA toolkit whose nvcc still targets {sm} (CUDA 12.x for Maxwell, "
+                    "Pascal and Volta; see `envcheck compat cuda`) and point CUDA_HOME at it",
+                evidence=evidence,
+            )
+        else:
+            yield Finding(
+                id="nvcc-only-ptx-for-gpu",
+                category="toolkit_torch_cuda_mismatch",
+                severity="warning" if builds else "info",
+                summary=f"nvcc {toolkit.nvcc_version} ({toolkit.path}) has no machine-code "
+                        f"target for GPU {gpu.index} ({gpu.name}, {sm}): it targets {span}, so "
+                        "only PTX the driver JIT-compiles",
+                explanation="Kernels built with it start slowly (the driver compiles them at "
+                            "first launch) and any that need the newer architecture's features "
+                            "do not build." + ("" if builds else _ONLY_FOR_BUILDS),
+                fix="use a newer CUDA toolkit that targets this GPU and point CUDA_HOME at it",
+                evidence=evidence,
+            )
+
+
+def _knows_toolkit_targets(snapshot: Snapshot) -> bool:
+    toolkit = build_toolkit(snapshot)
+    if toolkit is None or toolkit.nvcc_version is None:
+        return False
+    return (targets_for(toolkit.nvcc_version) is not None and bool(snapshot.gpus)
+            and all(gpu_capability(g) for g in snapshot.gpus))
 
 
 def _knows_toolkit(snapshot: Snapshot) -> bool:
@@ -142,6 +217,9 @@ RULES = (
     Rule(id="toolkit-matches-torch", category="toolkit_torch_cuda_mismatch",
          check=check_toolkit, knows=_knows_toolkit,
          needs="the CUDA toolkit (nvcc) and torch's CUDA build"),
+    Rule(id="toolkit-targets-gpu", category="toolkit_torch_cuda_mismatch",
+         check=check_toolkit_targets, knows=_knows_toolkit_targets,
+         needs="the CUDA toolkit (nvcc) and each GPU's compute capability"),
     Rule(id="no-shadowed-libraries", category="lib_shadowing", check=check_shadowing,
          knows=_knows_shadowing, needs="the CUDA libraries visible to the loader"),
 )

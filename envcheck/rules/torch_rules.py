@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from envcheck.findings import Finding
 from envcheck.knowledge.cuda_tables import cudnn_support
 from envcheck.knowledge.gpu_tables import find_gpu
+from envcheck.knowledge.nvcc_targets import nvcc_reach
 from envcheck.knowledge.torch_tables import newest_release
 from envcheck.rules.context import Thresholds
 from envcheck.rules.facts import (
@@ -82,9 +83,47 @@ def _compiled_for(snapshot: Snapshot) -> tuple[str, tuple[str, ...], str] | None
     return None
 
 
+def _check_bounded_arch(snapshot: Snapshot) -> Iterator[Finding]:
+    """A build whose arch list nobody recorded still cannot hold code its toolkit does not
+    produce: a cu126 build has no sm_120 code, because nvcc 12.6 stops at sm_90."""
+    build = torch_build(snapshot)
+    if build is None or build.arch_source != "bounded" or build.arch_bound is None:
+        return
+    targets = build.arch_bound
+    cuda = f"{targets.cuda.major}.{targets.cuda.minor}"
+    for gpu in snapshot.gpus:
+        capability = gpu_capability(gpu)
+        if capability is None or nvcc_reach(targets, capability) == "machine-code":
+            continue
+        sm = "sm_" + capability.replace(".", "")
+        recommended = recommend_cuda_build(snapshot, build.release)
+        fix = (install_command(*recommended) if recommended else
+               "no known torch build covers this GPU with this driver; upgrade the driver")
+        yield Finding(
+            id="gpu-arch-beyond-torch-build-toolkit",
+            category="arch_not_in_wheel",
+            severity="error",
+            summary=f"GPU {gpu.index} ({gpu.name}, {sm}) cannot have machine code in torch "
+                    f"{build.version}: CUDA {cuda} builds compile for sm_{targets.lowest} to "
+                    f"sm_{targets.highest} at most",
+            explanation=f"This build's arch list is not recorded (bounded, not read), but nvcc "
+                        f"{cuda} cannot produce {sm} code, so the build has none. At best it "
+                        "ships PTX of an older architecture for the driver to JIT-compile, "
+                        "which PyTorch's release builds add only for their newest "
+                        "architecture, if at all; torch reports the GPU as 'not compatible "
+                        "with the current PyTorch installation' and kernels fail with 'no "
+                        "kernel image is available for execution on the device'.",
+            fix=fix,
+            evidence={"gpu": gpu.name, "compute_capability": capability,
+                      "torch_cuda": cuda, "toolkit_targets": " ".join(targets.arch_names),
+                      "arch_list": "bounded"},
+        )
+
+
 def check_arch(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
     compiled = _compiled_for(snapshot)
     if compiled is None:
+        yield from _check_bounded_arch(snapshot)
         return
     what, arch_list, arch_source = compiled
     build = torch_build(snapshot)

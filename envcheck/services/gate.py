@@ -7,18 +7,22 @@ A profile (driver, GPUs, runtime) and the lock's pinned torch build become a Sna
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from envcheck import __version__
 from envcheck.findings import Finding
-from envcheck.knowledge.torch_tables import find_variant
+from envcheck.knowledge.model import TorchRelease, TorchVariant
+from envcheck.knowledge.torch_tables import find_variant, torch_releases
 from envcheck.lockfile_model import Lockfile
 from envcheck.project_model import Profile, Target
 from envcheck.rules import run_rules
+from envcheck.rules.facts import variant_ok_here
 from envcheck.snapshot import (
     Driver,
     Gpu,
@@ -101,12 +105,79 @@ def snapshot_for(profile: Profile, target: Target, lock: Lockfile) -> Snapshot:
     )
 
 
+# Findings whose fix is "install another torch build": in a lock, the build comes from the
+# target, so the fix is to change the target and lock again, not to pip install.
+_BUILD_CATEGORIES = frozenset({"driver_too_old", "arch_not_in_wheel", "cpu_only_wheel"})
+
+
+def _allowed(target: Target) -> SpecifierSet | None:
+    try:
+        return SpecifierSet(target.torch) if target.torch else None
+    except InvalidSpecifier:
+        return None
+
+
+def _runnable_for_target(snapshot: Snapshot, target: Target
+                         ) -> tuple[TorchRelease, TorchVariant, bool] | None:
+    """The newest build that runs on this profile, preferring releases the target's torch
+    specifier allows; the flag says whether the specifier must change too. The same
+    newest-first search as the doctor's fixes (rules.facts)."""
+    allowed = _allowed(target)
+    releases = list(reversed(torch_releases()))
+    ordered = ([r for r in releases if allowed is not None and r.version in allowed]
+               + [r for r in releases if allowed is None or r.version not in allowed])
+    for release in ordered:
+        variants = sorted((v for v in release.variants if v.cuda is not None),
+                          key=lambda v: v.cuda or Version("0"), reverse=True)
+        for variant in variants:
+            if variant_ok_here(snapshot, release, variant):
+                return release, variant, allowed is not None and release.version not in allowed
+    return None
+
+
+def target_command(target: Target, cuda: str, torch: str | None) -> str:
+    """`envcheck target add` that rewrites this target with another variant (and torch
+    specifier), keeping every other field."""
+    parts = ["envcheck", "target", "add", target.name, "--python", target.python,
+             "--cuda", cuda]
+    if torch:
+        parts += ["--torch", torch]
+    if target.platform != "linux/x86_64":
+        parts += ["--platform", target.platform]
+    if target.requirements:
+        parts += ["--requirements", target.requirements]
+    if target.base_image:
+        parts += ["--base-image", target.base_image]
+    for profile in target.profiles:
+        parts += ["--profile", profile]
+    parts.append("--replace")
+    return " ".join(shlex.quote(part) for part in parts)
+
+
+def _retarget(finding: Finding, snapshot: Snapshot, target: Target) -> Finding:
+    if finding.category not in _BUILD_CATEGORIES or finding.severity != "error":
+        return finding
+    found = _runnable_for_target(snapshot, target)
+    if found is None:
+        return finding
+    release, variant, new_spec = found
+    torch = f"=={release.version}" if new_spec else target.torch
+    command = target_command(target, variant.name, torch)
+    note = f"torch {release.version}+{variant.name} runs on this profile"
+    if not variant.arch_list:
+        note += ("; its arch list is not recorded, only bounded by its CUDA toolkit: check "
+                 "torch.cuda.get_arch_list() after installing")
+    return replace(finding, fix=f"{command} && envcheck lock {shlex.quote(target.name)}   "
+                                f"# {note}")
+
+
 def gate(lock: Lockfile, target: Target, profiles: Mapping[str, Profile]
          ) -> tuple[ProfileVerdict, ...]:
     """The doctor's findings for this lock on each profile the target names."""
     verdicts = []
     for name in target.profiles:
         profile = profiles[name]
-        verdicts.append(ProfileVerdict(profile=name,
-                                       findings=run_rules(snapshot_for(profile, target, lock))))
+        snapshot = snapshot_for(profile, target, lock)
+        findings = tuple(_retarget(f, snapshot, target) for f in run_rules(snapshot))
+        verdicts.append(ProfileVerdict(profile=name, findings=findings))
     return tuple(verdicts)

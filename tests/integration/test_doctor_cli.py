@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.integration.conftest import CliRunner
 
@@ -189,3 +192,47 @@ def test_a_planned_run_that_does_not_fit(envcheck_cli: CliRunner, torch_cpu_pyth
                        scenario="rtx4090_driver550")
     assert bad.returncode == 2
     assert "--fit-method" in bad.stderr
+
+
+# `--plan` on stand-in hosts, on this machine whose CUDA 13.0 toolkit (nvcc on PATH) is not
+# the CUDA of most planned builds: the toolkit is then a warning for extension builds, never
+# an error, and each impossible build gets the error that names why.
+PLANS_THAT_FAIL = [
+    # sm_120 cannot be in a cu126 build: nvcc 12.6 stops at sm_90.
+    ("rtx5090_driver570", "torch==2.6.0+cu126", "gpu-arch-beyond-torch-build-toolkit"),
+    # cu130 wheels carry sm_75 and newer; a Pascal card has no code in them.
+    ("gtx1080ti_driver580", "torch==2.14.1+cu130", "gpu-arch-not-in-torch-build"),
+    # CUDA 12.x needs 525 at least; 470 runs 11.x only.
+    ("t4_driver470", "torch==2.1.0+cu121", "driver-too-old-for-torch-cuda"),
+    ("a100_driver525", "cu130", "driver-too-old-for-torch-cuda"),
+    ("h100_driver535", "torch==2.14.1", "driver-too-old-for-torch-cuda"),
+]
+PLANS_THAT_RUN = [
+    ("rtx5090_driver570", "torch==2.8.0+cu128"),
+    ("gtx1080ti_driver580", "torch==2.8.0+cu126"),
+    ("t4_driver470", "torch==2.0.1+cu117"),
+    ("a100_driver525", "torch==2.1.0+cu121"),
+    ("h100_driver535", "torch==2.14.1+cu126"),
+]
+
+
+@pytest.mark.parametrize(("scenario", "plan", "expected"), PLANS_THAT_FAIL)
+def test_plan_of_an_impossible_build_names_why(envcheck_cli: CliRunner, scenario: str,
+                                               plan: str, expected: str) -> None:
+    code, document = _doctor_json(envcheck_cli, "--plan", plan, scenario=scenario)
+    assert code == 3
+    assert expected in _ids(document, "error")
+    assert "nvcc-major-differs-from-torch-cuda" not in _ids(document, "error")
+
+
+@pytest.mark.parametrize(("scenario", "plan"), PLANS_THAT_RUN)
+def test_plan_of_a_build_that_runs_has_no_error(envcheck_cli: CliRunner, scenario: str,
+                                                plan: str) -> None:
+    code, document = _doctor_json(envcheck_cli, "--plan", plan, scenario=scenario)
+    assert _ids(document, "error") == set(), document["findings"]
+    assert code == 0
+    if shutil.which("nvcc") is not None:
+        # The CUDA 13 toolkit next to a CUDA 11/12 build matters only for extension builds.
+        warnings = {f["id"]: f for f in document["findings"] if f["severity"] == "warning"}
+        finding = warnings["nvcc-major-differs-from-torch-cuda"]
+        assert "only when something compiles CUDA code" in finding["explanation"]

@@ -7,7 +7,7 @@ from packaging.version import Version
 from envcheck.knowledge.cuda_tables import min_driver_for_cuda
 from envcheck.lockfile_model import LockedPackage, Lockfile, LockHeader
 from envcheck.project_model import Profile, ProfileGpu, Target
-from envcheck.services.gate import gate, torch_from_lock
+from envcheck.services.gate import gate, target_command, torch_from_lock
 from envcheck.snapshot import DriverVersion
 
 TARGET = Target(name="train", python="3.11", platform="linux/x86_64", cuda="cu130",
@@ -62,3 +62,41 @@ def test_each_profile_gets_the_doctors_verdict() -> None:
 def test_a_lock_without_torch_has_nothing_to_gate() -> None:
     verdicts = gate(_lock(("requests", "2.32.3")), TARGET, PROFILES)
     assert all(v.errors == 0 for v in verdicts)
+
+
+def test_a_lock_is_fixed_by_changing_the_target_not_by_pip() -> None:
+    verdicts = {v.profile: v for v in gate(LOCK, TARGET, PROFILES)}
+    (too_old,) = [f for f in verdicts["workstation"].findings
+                  if f.id == "driver-too-old-for-torch-cuda"]
+    assert too_old.fix is not None
+    assert "pip install" not in too_old.fix
+    # Driver 550 runs 2.14.1's cu126 build (minor-version compatibility); the target keeps its
+    # torch pin, Python and profiles, and only its CUDA variant changes.
+    assert too_old.fix.startswith(
+        "envcheck target add train --python 3.11 --cuda cu126 --torch ==2.14.1 "
+        "--profile workstation --profile old-box --profile pascal --profile new-box --replace"
+        " && envcheck lock train")
+    assert "arch list is not recorded" in too_old.fix
+    # GTX 1080s (sm_61): the cu130 build has no code for them; nvcc 12.6 does target sm_61.
+    pascal = [f for f in verdicts["pascal"].findings if f.id == "gpu-arch-not-in-torch-build"]
+    assert all(f.fix is not None and "--cuda cu126" in f.fix for f in pascal)
+
+
+def test_retarget_changes_the_torch_pin_only_when_no_allowed_release_runs() -> None:
+    old = Target(name="train", python="3.11", platform="linux/x86_64", cuda="cu130",
+                 torch="==2.15.0", profiles=("old-box",))
+    (verdict,) = gate(_lock(("torch", "2.15.0")), old, PROFILES)
+    (too_old,) = [f for f in verdict.findings if f.id == "driver-too-old-for-torch-cuda"]
+    assert too_old.fix is not None
+    # 2.15.0 is built for CUDA 13.2 only; on 535 the newest build that runs is 2.14.1 cu126.
+    assert "--cuda cu126 --torch ==2.14.1 " in too_old.fix
+
+
+def test_target_command_quotes_and_keeps_every_field() -> None:
+    target = Target(name="cloud", python="3.12", platform="linux/aarch64", cuda="cu130",
+                    torch=">=2.7,<2.8", requirements="req.in", base_image="img:1",
+                    profiles=("a",))
+    assert target_command(target, "cu128", target.torch) == (
+        "envcheck target add cloud --python 3.12 --cuda cu128 --torch '>=2.7,<2.8' "
+        "--platform linux/aarch64 --requirements req.in --base-image img:1 --profile a "
+        "--replace")

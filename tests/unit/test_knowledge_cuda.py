@@ -30,6 +30,7 @@ from envcheck.knowledge.cuda_tables import (
     parse_cuda_releases,
     parse_cudnn_support,
     parse_minor_compat,
+    toolkit_release,
 )
 from envcheck.knowledge.data_files import KnowledgeError
 from envcheck.snapshot import DriverVersion
@@ -379,3 +380,54 @@ def test_differences_report_changed_and_new_rows(refresh: ModuleType) -> None:
         "new      13.0: linux >= 580.65.06, windows >= N/A",
         "absent   12.3: in the data file, not in the saved page's table",
     ]
+
+
+def test_toolkit_entries_name_each_update_by_the_release_it_installs(
+        refresh: ModuleType) -> None:
+    rows = refresh.parse_driver_table(RELEASE_NOTES_FRAGMENT)
+    entries = refresh.toolkit_entries(rows)
+    assert [(str(e.release), e.update, e.min_linux, e.min_windows) for e in entries] == [
+        ("11.0.2", 0, "450.51.05", "451.48"),
+        ("11.0.3", 1, "450.51.06", "451.82"),
+        ("12.4.0", 0, "550.54.14", "551.61"),
+        ("12.4.1", 1, "550.54.15", "551.78"),
+        ("13.0.0", 0, "580.65.06", None),
+        ("13.0.1", 1, "580.82.07", None),
+    ]
+
+
+def test_fragment_updates_agree_with_the_shipped_toolkit_rows(refresh: ModuleType) -> None:
+    rows = refresh.parse_driver_table(RELEASE_NOTES_FRAGMENT)
+    for entry in refresh.toolkit_entries(rows):
+        shipped = toolkit_release(entry.release)
+        assert shipped is not None, entry.release
+        assert (shipped.update, shipped.min_linux, shipped.min_windows) == (
+            entry.update, entry.min_linux, entry.min_windows)
+
+
+def test_write_rewrites_the_toolkit_block_too(refresh: ModuleType, tmp_path: Path) -> None:
+    page = tmp_path / "notes.html"
+    page.write_text(RELEASE_NOTES_FRAGMENT, encoding="utf-8")
+    data = tmp_path / "cuda_drivers.toml"
+    data.write_text(
+        '# BEGIN cuda\n# END cuda\n# BEGIN toolkit\n[[toolkit]]\nrelease = "12.4.1"\n'
+        'update = 1\nmin_linux = "1.2"\nsource = "x"\n# END toolkit\n# kept\n',
+        encoding="utf-8")
+    assert refresh.main([str(page), "--data", str(data), "--write", "--source", "y"]) == 0
+    text = data.read_text(encoding="utf-8")
+    assert 'release = "11.0.3"\nupdate = 1\nmin_linux = "450.51.06"' in text
+    assert 'min_linux = "1.2"' not in text
+    assert 'source = "y"' in text
+    assert text.endswith("# END toolkit\n# kept\n")
+
+
+def test_nvcc_listing_is_compared_with_the_targets_table(refresh: ModuleType,
+                                                        tmp_path: Path) -> None:
+    listing = "sm_75\nsm_80\nsm_90\nsm_90a\n"
+    assert refresh.nvcc_targets_reported(listing) == [75, 80, 90]
+    data = tmp_path / "nvcc_targets.toml"
+    data.write_text('[[nvcc]]\ncuda = "13.0"\nsm = [75, 80]\nsource = "s"\n', encoding="utf-8")
+    assert refresh.check_nvcc(listing, Version("13.0"), data) == [
+        "changed  13.0: sm [75, 80] -> [75, 80, 90]"]
+    assert refresh.check_nvcc(listing, Version("13.1"), data) == [
+        "new      13.1: sm = [75, 80, 90]"]

@@ -133,7 +133,9 @@ def test_release_md_variants_of_2_3() -> None:
     assert cu118 is not None
     assert cu118.name == "cu118"
     assert cu118.cudnn == Version("8.7.0.84")
-    assert cu118.arch_list == ()  # not measured: download.pytorch.org is out of reach
+    # Neither measured (download.pytorch.org is out of reach) nor read from a build script.
+    assert cu118.arch_list == ()
+    assert cu118.arch_source == "bounded"
 
 
 def _names(version: str) -> list[str]:
@@ -265,7 +267,7 @@ def _document(**release_changes: Any) -> dict[str, Any]:
         "version": "2.5.1", "python": ["3.12"], "pypi_default": "cu124", "torchvision": "0.20.1",
         "torchaudio": "2.5.1", "manylinux_glibc": "2.5", "sources": ["s"],
         "variant": [{"name": "cu124", "cuda": "12.4", "sources": ["s"],
-                     "arch_list": ["sm_80", "sm_90", "compute_90"]}],
+                     "arch_list": ["sm_80", "sm_90", "compute_90"], "arch_from": "measured"}],
     }
     release.update(release_changes)
     return {"sources": [{"id": "s", "title": "t", "url": "u", "retrieved": "2026-11-22"}],
@@ -275,6 +277,15 @@ def _document(**release_changes: Any) -> dict[str, Any]:
 def test_a_valid_document_loads() -> None:
     (release,) = torch_tables._load(_document())
     assert release.variants[0].arch_list == ("sm_80", "sm_90", "compute_90")
+    assert release.variants[0].arch_source == "measured"
+
+
+def test_a_variant_without_arch_list_is_bounded_and_cpu_is_none() -> None:
+    (release,) = torch_tables._load(_document(pypi_default="cu124", variant=[
+        {"name": "cu124", "cuda": "12.4", "sources": ["s"]},
+        {"name": "cpu", "sources": ["s"]}]))
+    assert [(v.name, v.arch_source, v.arch_list) for v in release.variants] == [
+        ("cu124", "bounded", ()), ("cpu", "none", ())]
 
 
 @pytest.mark.parametrize(
@@ -288,6 +299,12 @@ def test_a_valid_document_loads() -> None:
         ({"variant": [{"name": "cu124", "cuda": "12.4", "sources": ["s"],
                        "arch_list": ["sm80"]}]}, "sm_NN"),
         ({"version": "2.5.1+cu124"}, "local label"),
+        ({"variant": [{"name": "cu124", "cuda": "12.4", "sources": ["s"],
+                       "arch_list": ["sm_80"]}]}, "arch_from"),
+        ({"variant": [{"name": "cu124", "cuda": "12.4", "sources": ["s"],
+                       "arch_list": ["sm_80"], "arch_from": "guessed"}]}, "arch_from"),
+        ({"variant": [{"name": "cu124", "cuda": "12.4", "sources": ["s"],
+                       "arch_from": "measured"}]}, "without an arch_list"),
     ],
 )
 def test_validation_names_the_entry(changes: Mapping[str, Any], message: str) -> None:
@@ -337,8 +354,10 @@ def test_default_variant_from_requires_dist() -> None:
     module = refresh()
     old = module.default_variant(module.requires_dist(recorded_metadata("torch-1.13.0")))
     assert (old.name, old.cuda, old.cudnn) == ("cu117", Version("11.7"), Version("8.5.0.96"))
+    assert old.nccl is None  # 1.13's wheel bundles NCCL: no nvidia-nccl pin
     pinned = module.default_variant(module.requires_dist(recorded_metadata("torch-2.5.1")))
-    assert (pinned.name, pinned.cudnn) == ("cu124", Version("9.1.0.70"))
+    assert (pinned.name, pinned.cudnn, pinned.nccl) == (
+        "cu124", Version("9.1.0.70"), Version("2.21.5"))
     toolkit = module.default_variant(module.requires_dist(recorded_metadata("torch-2.14.1")))
     assert (toolkit.name, toolkit.cuda, toolkit.cudnn) == (
         "cu130", Version("13.0"), Version("9.24.0.43"))
@@ -405,10 +424,11 @@ def test_apply_facts_keeps_hand_sourced_fields_and_adds_releases() -> None:
     assert old["pypi_default"] == "cu124"
     assert old["variant"][0]["arch_list"] == ["sm_90"]
     assert old["variant"][0]["cudnn"] == "9.1.0.70"
+    assert old["variant"][0]["nccl"] == "2.21.5"
     assert new["version"] == "2.14.1"
     assert "torchvision" not in new
     assert new["variant"] == [{"name": "cu130", "sources": ["pypi-metadata"], "cuda": "13.0",
-                               "cudnn": "9.24.0.43"}]
+                               "cudnn": "9.24.0.43", "nccl": "2.30.7"}]
     assert module.diff_releases(document, facts) == []
 
 

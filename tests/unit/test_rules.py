@@ -32,9 +32,12 @@ def ids(snapshot: Snapshot, severity: str | None = None) -> set[str]:
     return {f.id for f in findings(snapshot) if severity is None or f.severity == severity}
 
 
-def only(snapshot: Snapshot, finding_id: str) -> Finding:
-    (match,) = [f for f in findings(snapshot) if f.id == finding_id]
+def only(snapshot: Snapshot, finding_id: str, thresholds: Thresholds | None = None) -> Finding:
+    (match,) = [f for f in findings(snapshot, thresholds) if f.id == finding_id]
     return match
+
+
+BUILDS = Thresholds(builds_cuda_code=True)
 
 
 def test_healthy_workstation_has_nothing_to_say() -> None:
@@ -170,15 +173,58 @@ def test_nvcc_of_another_major_breaks_extension_builds() -> None:
         Toolkit(path="/usr/local/cuda-11.8", nvcc_version=Version("11.8"), sources=("PATH",)),
         Toolkit(path="/usr/local/cuda-12.4", nvcc_version=Version("12.4"),
                 sources=("default",))))
-    finding = only(snapshot, "nvcc-major-differs-from-torch-cuda")
+    finding = only(snapshot, "nvcc-major-differs-from-torch-cuda", BUILDS)
     assert finding.severity == "error"
     assert finding.fix == "export CUDA_HOME=/usr/local/cuda-12.4"
 
 
-def test_nvcc_of_another_minor_is_a_warning() -> None:
+def test_nvcc_of_another_major_is_a_warning_when_nothing_is_built() -> None:
+    # A CUDA 13 toolkit next to a cu124 torch: torch runs; only an extension build would fail.
+    snapshot = replace(healthy(), toolkits=(
+        Toolkit(path="/usr/local/cuda-13.0", nvcc_version=Version("13.0"), sources=("PATH",)),))
+    finding = only(snapshot, "nvcc-major-differs-from-torch-cuda")
+    assert finding.severity == "warning"
+    assert "only when something compiles CUDA code" in finding.explanation
+    assert not ids(snapshot, "error")
+
+
+def test_nvcc_of_another_minor_is_a_warning_for_builds_and_info_otherwise() -> None:
     snapshot = replace(healthy(), toolkits=(
         Toolkit(path="/usr/local/cuda-12.1", nvcc_version=Version("12.1"), sources=("PATH",)),))
-    assert only(snapshot, "nvcc-minor-differs-from-torch-cuda").severity == "warning"
+    assert only(snapshot, "nvcc-minor-differs-from-torch-cuda", BUILDS).severity == "warning"
+    assert only(snapshot, "nvcc-minor-differs-from-torch-cuda").severity == "info"
+
+
+def _with_toolkit(snapshot: Snapshot, nvcc: str) -> Snapshot:
+    return replace(snapshot, toolkits=(
+        Toolkit(path=f"/usr/local/cuda-{nvcc}", nvcc_version=Version(nvcc), sources=("PATH",)),))
+
+
+def test_nvcc_13_cannot_build_for_pascal_whatever_torch_is() -> None:
+    pascal = with_gpu(healthy(), name="NVIDIA GeForce GTX 1080 Ti", compute_capability="6.1")
+    snapshot = _with_toolkit(pascal, "13.0")
+    finding = only(snapshot, "nvcc-cannot-target-gpu", BUILDS)
+    assert finding.severity == "error"
+    assert "sm_61" in finding.summary
+    assert "sm_75 to sm_121" in finding.summary
+    # Without a build it is a warning, and torch (cu124, sm_60 code) is not blamed.
+    assert only(snapshot, "nvcc-cannot-target-gpu").severity == "warning"
+    assert "error" not in {f.severity for f in findings(snapshot)}
+    # The same GPU with a CUDA 12.x toolkit: nvcc 12.4 targets sm_61.
+    assert "nvcc-cannot-target-gpu" not in ids(_with_toolkit(pascal, "12.4"))
+
+
+def test_nvcc_12_6_reaches_blackwell_only_through_ptx() -> None:
+    blackwell = with_gpu(healthy(), name="NVIDIA GeForce RTX 5090", compute_capability="12.0")
+    finding = only(_with_toolkit(blackwell, "12.6"), "nvcc-only-ptx-for-gpu", BUILDS)
+    assert finding.severity == "warning"
+    assert "nvcc-only-ptx-for-gpu" not in ids(_with_toolkit(blackwell, "12.8"))
+
+
+def test_unknown_toolkit_minor_is_not_judged() -> None:
+    pascal = with_gpu(healthy(), name="NVIDIA GeForce GTX 1080 Ti", compute_capability="6.1")
+    result = ids(_with_toolkit(pascal, "13.2"))
+    assert "nvcc-cannot-target-gpu" not in result
 
 
 def test_ld_library_path_shadowing_the_wheel() -> None:
