@@ -31,6 +31,10 @@ def fingerprint_from_json(text: str, *, origin: str) -> Fingerprint:
         raise FingerprintFormatError(f"{origin} is empty, not a fingerprint", hint=hint)
     try:
         document = json.loads(text)
+    except RecursionError as e:
+        raise FingerprintFormatError(
+            f"{origin} nests JSON arrays or objects deeper than Python can read; no "
+            "fingerprint does", hint=hint) from e
     except json.JSONDecodeError as e:
         truncated = "" if text.rstrip().endswith("}") else " (the file looks truncated)"
         raise FingerprintFormatError(

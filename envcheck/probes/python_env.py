@@ -110,7 +110,8 @@ def run_probe_script(
     last_line = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     try:
         report = json.loads(last_line)
-    except json.JSONDecodeError:
+    # RecursionError: a garbage-printing interpreter's "[[[[..." nests past Python's limit.
+    except (json.JSONDecodeError, RecursionError):
         report = None
     if not isinstance(report, dict) or report.get("probe") != PROBE_SCHEMA:
         if "SyntaxError" in result.stderr:
