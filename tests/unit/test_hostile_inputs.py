@@ -301,3 +301,16 @@ def _set(document: object, path: tuple[str | int, ...], value: object) -> None:
     for key in path[:-1]:
         document = document[key]  # type: ignore[index]
     document[path[-1]] = value  # type: ignore[index]
+
+
+def test_a_tools_last_words_reach_reports_without_escapes_or_endless_lines() -> None:
+    from envcheck.adapters.runner import CommandResult
+
+    said = ("\x1b[31mred\x1b[0m \x1b]0;title\x07 bell\x07 nul\x00 \x9b"
+            + "y" * 5000 + "\n" + "\x1b[2J\x1b[Hcleared")
+    described = CommandResult(argv=("nvidia-smi",), returncode=3, stdout="",
+                              stderr=said).describe_failure()
+    assert described.startswith("nvidia-smi exited 3: red  bell nul ")
+    assert described.endswith("… | cleared")
+    assert not [c for c in described if ord(c) < 32 or 127 <= ord(c) < 160]
+    assert len(described) < 300
