@@ -109,7 +109,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="envcheck-bench-") as scratch:
         root = Path(scratch)
         (root / "pyproject.toml").write_text(PYPROJECT)
-        (root / "requirements.in").write_text("six==1.17.0\nidna\nmarkupsafe\npyyaml\n")
+        # Pinned, as in tests/integration/test_images.py: a new release must not change the run.
+        (root / "requirements.in").write_text("six==1.17.0\nidna==3.10\nmarkupsafe==3.0.2\n"
+                                              "pyyaml==6.0.2\n")
         (root / "train.py").write_text("print('v1')\n")
         lock_targets(load_project(root), LockRequest(resolver="uv", targets=(target,)),
                      LockContext(runner=SubprocessRunner(), env=dict(os.environ),

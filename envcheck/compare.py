@@ -182,6 +182,14 @@ def _compare_workload(left: WorkloadResult, right: WorkloadResult, tolerances: T
     if (left.device or "").split(":")[0] != (right.device or "").split(":")[0]:
         return "different", f"{name}: ran on {left.device} here, {right.device} there", None
     if left.digest == right.digest:
+        if left.stats is not None and right.stats is not None and left.stats != right.stats:
+            # The same bytes always give the same statistics: one file was edited or is
+            # corrupt, and neither side can be trusted to promote on.
+            return "different", (
+                f"{name}: contradiction: the same output digest here and there but different "
+                f"statistics (sum {left.stats.sum:.9g} here, {right.stats.sum:.9g} there; "
+                f"max_abs {left.stats.max_abs:.9g} here, {right.stats.max_abs:.9g} there); "
+                "a fingerprint file was edited or is corrupt: take both again"), None
         return "identical", None, None
     if left.stats is None or right.stats is None:
         return "different", f"{name}: output differs and no statistics to judge it", None

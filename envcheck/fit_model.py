@@ -151,6 +151,9 @@ def load_model(spec: str, *, cwd: Path) -> ModelShape:
         raise FitInputError(f"cannot read {path}: {e}") from e
     try:
         document = json.loads(text)
+    except RecursionError as e:
+        raise FitInputError(f"{path} nests JSON deeper than Python can read: not a "
+                            "config.json") from e
     except json.JSONDecodeError as e:
         raise FitInputError(
             f"{path} is not JSON ({e.msg} at line {e.lineno}): an unknown model format",

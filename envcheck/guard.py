@@ -1,9 +1,10 @@
 """`envcheck guard`: run a training command and watch its GPUs until it ends.
 
 Every `interval` seconds NVML is sampled (temperature, power, memory, utilisation, throttle
-reasons, processes); a threshold exceeded for `grace` seconds warns, and with `abort` the
-child gets SIGINT (a training loop can checkpoint), SIGTERM after `kill_after` seconds, and
-SIGKILL after as long again. Without NVML the command still runs, unwatched.
+reasons, processes) through one NVML session for the whole watch; a threshold exceeded for
+`grace` seconds warns, and with `abort` the child gets SIGINT (a training loop can
+checkpoint), SIGTERM after `kill_after` seconds, and SIGKILL after as long again. Without
+NVML the command still runs, unwatched.
 
 The outside world comes in: the NVML reader, the child (whose `wait(timeout)` is the loop's
 sleep), a monotonic clock and a wall clock, the log writer and the reporter. Unit tests pass
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from envcheck.adapters.child import Child, exit_status
-from envcheck.adapters.nvml import Nvml
+from envcheck.adapters.nvml import NvmlSampler, NvmlSessions
 from envcheck.errors import NvmlError
 from envcheck.probes.driver import gpus_from_nvml
 from envcheck.snapshot import Gpu
@@ -120,7 +121,7 @@ LogWriter = Callable[[Mapping[str, Any]], None]
 
 @dataclass(frozen=True, kw_only=True)
 class GuardWorld:
-    nvml: Nvml
+    nvml: NvmlSessions
     monotonic: Callable[[], float]
     wall_time: Callable[[], str]
     log: LogWriter | None = None
@@ -267,8 +268,8 @@ def gpu_record(gpu: Gpu) -> dict[str, Any]:
     }
 
 
-def read_gpus(nvml: Nvml) -> tuple[Gpu, ...]:
-    return gpus_from_nvml(nvml.read())
+def read_gpus(nvml: NvmlSampler) -> tuple[Gpu, ...]:
+    return gpus_from_nvml(nvml.sample())
 
 
 def guard(child: Child, settings: GuardSettings, world: GuardWorld,
@@ -277,19 +278,21 @@ def guard(child: Child, settings: GuardSettings, world: GuardWorld,
     reporter = reporter or SilentReporter()
     watch = _Watch(settings, child, world, reporter)
     unwatched: str | None = None
-    try:
-        first = read_gpus(world.nvml)
-    except NvmlError as e:
-        unwatched = f"cannot watch the GPUs: {e.message}"
-    else:
-        if not first:
-            unwatched = "cannot watch the GPUs: NVML reports none"
+    # One session for the watch, shut down however the watch ends (exit, signal, error).
+    with world.nvml.session() as nvml:
+        try:
+            first = read_gpus(nvml)
+        except NvmlError as e:
+            unwatched = f"cannot watch the GPUs: {e.message}"
         else:
-            watch.record(first)
-    if unwatched is not None:
-        reporter.unwatched(unwatched)
-        watch._log({"event": "unwatched", "reason": unwatched})
-    returncode = _run(watch, watched=unwatched is None)
+            if not first:
+                unwatched = "cannot watch the GPUs: NVML reports none"
+            else:
+                watch.record(first)
+        if unwatched is not None:
+            reporter.unwatched(unwatched)
+            watch._log({"event": "unwatched", "reason": unwatched})
+        returncode = _run(watch, nvml, watched=unwatched is None)
     watch._log({"event": "exit", "returncode": returncode, "status": exit_status(returncode),
                 "stopped_by_guard": watch.stopped_by.detail if watch.stopped_by else None})
     return GuardResult(
@@ -301,10 +304,10 @@ def guard(child: Child, settings: GuardSettings, world: GuardWorld,
     )
 
 
-def _run(watch: _Watch, *, watched: bool) -> int:
+def _run(watch: _Watch, nvml: NvmlSampler, *, watched: bool) -> int:
     while True:
         try:
-            code = _step(watch, watched=watched)
+            code = _step(watch, nvml, watched=watched)
         except KeyboardInterrupt:
             # The terminal sent SIGINT to the child too (same process group): wait for it
             # to finish its own shutdown, escalating if it does not.
@@ -316,7 +319,7 @@ def _run(watch: _Watch, *, watched: bool) -> int:
             return code
 
 
-def _step(watch: _Watch, *, watched: bool) -> int | None:
+def _step(watch: _Watch, nvml: NvmlSampler, *, watched: bool) -> int | None:
     """Wait one interval (less when an escalation is due); then escalate and sample."""
     stopping = watch.stop_started is not None
     code = watch.child.wait(watch.next_wait() if watched or stopping else None)
@@ -325,7 +328,7 @@ def _step(watch: _Watch, *, watched: bool) -> int | None:
     watch.escalate()
     if watched:
         try:
-            watch.record(read_gpus(watch.world.nvml))
+            watch.record(read_gpus(nvml))
         except NvmlError as e:
             watch._log({"event": "nvml_error", "detail": e.message})
     return None

@@ -237,6 +237,11 @@ def snapshot_from_json(text: str, *, origin: str) -> Snapshot:
 
     try:
         document = json.loads(text)
+    except RecursionError as e:
+        raise SnapshotFormatError(
+            f"{origin} nests JSON arrays or objects deeper than Python can read; no Snapshot "
+            "does", hint="Give a file written by `envcheck inspect --json` or `-o FILE`.",
+        ) from e
     except json.JSONDecodeError as e:
         raise SnapshotFormatError(
             f"{origin} is not JSON ({e.msg} at line {e.lineno}, column {e.colno})",

@@ -53,8 +53,13 @@ WORKLOADS = {
 }
 
 
+def _sha256(label: str) -> str:
+    """A digest in the form envcheck writes (the reader checks it), named by `label`."""
+    return "sha256:" + hashlib.sha256(label.encode()).hexdigest()
+
+
 def _digest(name: str, runner: str, exact: bool) -> str:
-    return f"sha256:{name}-{'same' if exact else runner}"
+    return _sha256(f"{name}-{'same' if exact else runner}")
 
 
 def matrix_fingerprint(target: str, runner: str, *, perturb: float = 0.0,
@@ -99,7 +104,7 @@ def matrix_fingerprint(target: str, runner: str, *, perturb: float = 0.0,
         envcheck_version="0.9.0", taken_at="2026-11-20T14:02:11+00:00", where="container",
         image=ImageFacts(id=f"sha256:{runner}-{target}", labels=labels),
         engine=EngineFacts(server_version="28.3.2", runtime="nvidia", gpus_requested="all"),
-        snapshot=snapshot, packages_sha256=f"{target}-packages", venv_sha256=venv,
+        snapshot=snapshot, packages_sha256=_sha256(f"{target}-packages"), venv_sha256=venv,
         behaviour=tuple(behaviour))
 
 

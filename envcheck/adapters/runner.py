@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from envcheck.errors import CommandNotFoundError, CommandTimeoutError
+
+# A tool's last words go into reports and onto terminals: its escape sequences and other
+# control characters must not reach either (a garbage-printing nvidia-smi recoloured the
+# doctor's output), nor may one endless line.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)?")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_TAIL_LINE_CHARS = 200
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,8 +47,13 @@ class CommandResult:
         else:
             how = f"exited {self.returncode}"
         tail = (self.stderr.strip() or self.stdout.strip()).splitlines()[-3:]
-        said = " | ".join(tail)
+        said = " | ".join(_printable(line) for line in tail)
         return f"{self.argv[0]} {how}" + (f": {said}" if said else "")
+
+
+def _printable(line: str) -> str:
+    clean = _CONTROL.sub("", _ANSI.sub("", line)).strip()
+    return clean if len(clean) <= _TAIL_LINE_CHARS else clean[:_TAIL_LINE_CHARS] + "…"
 
 
 class CommandRunner(Protocol):

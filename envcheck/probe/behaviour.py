@@ -220,7 +220,7 @@ def run_suite(timeout: float) -> dict[str, Any]:
         lines = completed.stdout.decode("utf-8", "replace").strip().splitlines()
         try:
             result = json.loads(lines[-1]) if lines else None
-        except ValueError:
+        except (ValueError, RecursionError):
             result = None
         if completed.returncode != 0 or not isinstance(result, dict):
             tail = completed.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]

@@ -88,7 +88,7 @@ def read_deep_cache(host: Host, key: str | None) -> dict[str, Any] | None:
         return None
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # a corrupt cache is a miss
         return None
     if not isinstance(document, dict) or document.get("schema") != _CACHE_SCHEMA:
         return None

@@ -110,7 +110,8 @@ def run_probe_script(
     last_line = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     try:
         report = json.loads(last_line)
-    except json.JSONDecodeError:
+    # RecursionError: a garbage-printing interpreter's "[[[[..." nests past Python's limit.
+    except (json.JSONDecodeError, RecursionError):
         report = None
     if not isinstance(report, dict) or report.get("probe") != PROBE_SCHEMA:
         if "SyntaxError" in result.stderr:
@@ -200,6 +201,18 @@ def torch_from_probe(raw: Mapping[str, Any], libraries: list[RawLibrary]) -> Tor
     if status != "ok":
         return Torch(status="error", detail=raw.get("detail") or "the probe said nothing")
     provenance: dict[str, Provenance] = {"version": "derived", "cuda": "derived"}
+    if is_cpu_build(raw):
+        # torch.version.cuda is None, no HIP, no libtorch_cuda: CUDA can never be available,
+        # there is no GPU code, and nvidia-* wheels that happen to be installed are not
+        # torch's. Facts, not unknowns (issue 13).
+        for name in ("cuda_available", "arch_list", "device_capabilities", "cudnn", "nccl",
+                     "cublas"):
+            provenance[name] = "derived"
+        return Torch(
+            status="ok", detail=raw.get("arch_error"),
+            version=version_or_none(raw.get("version") or raw.get("distribution_version")),
+            cuda=None, hip=None, arch_list=(), cuda_available=False, device_capabilities=(),
+            location=raw.get("location"), provenance=provenance)
     cudnn = _wheel_version(libraries, ("nvidia-cudnn",)) or _bundled_version(libraries, "cudnn")
     nccl = _wheel_version(libraries, ("nvidia-nccl",)) or _bundled_version(libraries, "nccl")
     cublas = _wheel_version(libraries, ("nvidia-cublas",))
@@ -223,3 +236,11 @@ def torch_from_probe(raw: Mapping[str, Any], libraries: list[RawLibrary]) -> Tor
         location=raw.get("location"),
         provenance=provenance,
     )
+
+
+def is_cpu_build(raw: Mapping[str, Any]) -> bool:
+    """The probe read torch/version.py and it says cuda = None and hip = None, and torch/lib
+    holds no libtorch_cuda: a build without GPU support. A key the probe did not report
+    (an older or replayed report) leaves it unknown."""
+    return ("cuda" in raw and raw["cuda"] is None and "hip" in raw and raw["hip"] is None
+            and "cuda_library" in raw and not raw["cuda_library"])

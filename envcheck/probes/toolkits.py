@@ -112,7 +112,7 @@ def _version_from_files(host: Host, root: str) -> Version | None:
             release = json.loads(text)["cuda"]["version"]
             parts = str(release).split(".")
             return Version(".".join(parts[:2]))
-        except (ValueError, KeyError, TypeError, InvalidVersion):
+        except (ValueError, KeyError, TypeError, InvalidVersion, RecursionError):
             pass
     text = host.fs.read_text(posixpath.join(root, "version.txt"))
     if text:

@@ -99,7 +99,7 @@ def _last_json(stdout: str) -> dict[str, Any] | None:
     lines = stdout.strip().splitlines()
     try:
         found = json.loads(lines[-1]) if lines else None
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # a container printing garbage
         return None
     return found if isinstance(found, dict) else None
 

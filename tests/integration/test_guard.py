@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tests.integration.conftest import CliRunner
+from tests.integration.conftest import SCENARIOS, CliRunner, base_env
 
 # The child a training loop would be: on SIGINT it "checkpoints" (writes a file) and exits 0.
 CHECKPOINTING_CHILD = """
@@ -128,3 +131,66 @@ def test_bad_guard_input(envcheck_cli: CliRunner, tmp_path: Path) -> None:
     assert "no-such-training-command-xyz is not installed" in missing.stderr
     folder = envcheck_cli("guard", "--log", str(tmp_path), "--", "true")
     assert folder.returncode == 2
+
+
+def _calls(path: Path) -> Counter[str]:
+    """NVML calls by name, versions folded (pynvml calls nvmlDeviceGetHandleByIndex_v2)."""
+    return Counter(re.sub(r"_v\d+$", "", name) for name in path.read_text().split())
+
+
+def test_one_nvml_session_for_the_whole_watch(envcheck_cli: CliRunner, tmp_path: Path) -> None:
+    """nvmlInit once, handles and names once, then only the dynamic readings per sample;
+    shut down once at the end (issue 13: it was 11 inits for 14 samples)."""
+    calls = tmp_path / "nvml-calls.txt"
+    result = envcheck_cli("guard", "--interval", "0.05", "--json", "--", sys.executable, "-c",
+                          "import time; time.sleep(1.5)", scenario="rtx4090_driver550",
+                          env={"ENVCHECK_NVML_CALL_LOG": str(calls)})
+    assert result.returncode == 0, result.stderr
+    samples = result.json()["samples"]
+    assert samples >= 5, result.stdout
+    seen = _calls(calls)
+    inits = sum(n for name, n in seen.items() if name.startswith("nvmlInit"))
+    assert (inits, seen["nvmlShutdown"]) == (1, 1), seen
+    for static in ("nvmlDeviceGetHandleByIndex", "nvmlDeviceGetName", "nvmlDeviceGetUUID",
+                   "nvmlDeviceGetCudaComputeCapability", "nvmlSystemGetDriverVersion"):
+        assert seen[static] == 1, (static, seen)
+    assert seen["nvmlDeviceGetTemperature"] == samples
+    assert seen["nvmlDeviceGetComputeRunningProcesses"] == samples
+
+
+REOPEN_SCRIPT = """
+import json, pynvml
+from envcheck.adapters.nvml import PynvmlSession
+from envcheck.errors import NvmlError
+events = []
+with PynvmlSession() as session:
+    events.append(session.sample().devices[0].temperature_c)
+    # Another user of the library shuts NVML down under the session (as a driver reload
+    # would end it): the next sample fails, and the one after opens a new session.
+    pynvml.nvmlShutdown()
+    try:
+        session.sample()
+    except NvmlError as e:
+        events.append(e.name)
+    events.append(session.sample().devices[0].name)
+    events.append(session.opened)
+print(json.dumps(events))
+"""
+
+
+def test_the_session_reopens_after_an_nvml_error(standin_nvml_dir: Path,
+                                                  tmp_path: Path) -> None:
+    calls = tmp_path / "nvml-calls.txt"
+    env = {**base_env(tmp_path), "LD_LIBRARY_PATH": str(standin_nvml_dir),
+           "ENVCHECK_NVML_SCENARIO": str(SCENARIOS / "rtx4090_driver550.scenario"),
+           "ENVCHECK_NVML_CALL_LOG": str(calls)}
+    done = subprocess.run([sys.executable, "-c", REOPEN_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [41, "NVML_ERROR_UNINITIALIZED",
+                                       "NVIDIA GeForce RTX 4090", 2]
+    seen = _calls(calls)
+    # Two inits; the test's own shutdown, the failed session's (refused: already down), and
+    # the last one at the end of the `with`.
+    assert sum(n for name, n in seen.items() if name.startswith("nvmlInit")) == 2
+    assert seen["nvmlShutdown"] == 3

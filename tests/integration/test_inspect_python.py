@@ -55,8 +55,11 @@ def test_torch_cpu_wheel_fast_path_does_not_import_torch(
     assert torch["status"] == "ok"
     assert torch["version"] == "2.13.0+cpu"
     assert torch["cuda"] is None
+    # A build without CUDA: no GPU code and never available, derived from its files.
     assert torch["arch_list"] == []
-    assert torch["cuda_available"] is None  # only --deep measures it
+    assert torch["cuda_available"] is False
+    assert torch["provenance"]["cuda_available"] == "derived"
+    assert torch["provenance"]["arch_list"] == "derived"
     assert torch["provenance"]["version"] == "derived"
     torch_package = next(p for p in snapshot["packages"] if p["name"] == "torch")
     assert torch_package["version"] == "2.13.0+cpu"

@@ -2,21 +2,31 @@
 (`envcheck lock` with uv, then `pip install --require-hashes`): a changed version, an
 uninstalled package, an installed file edited in place and an extra package are each
 reported by name; `uv pip sync` with the printed fix makes it identical again; doctor warns
-about the same drift."""
+about the same drift.
+
+The lock and every install come from a flat index of wheels made here, with pip, uv and the
+resolver kept off every registry (tests/flat_index.py): nothing depends on the package index."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import venv
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests.flat_index import DEMO_WHEELS, OFFLINE_ENV, index_table, make_flat_index
 from tests.integration.conftest import CliRunner
 
 BIN = Path(sys.executable).parent
-# Pure-Python wheels (six, idna, attrs) and binary ones (markupsafe, pyyaml: cp311 manylinux).
-REQUIREMENTS = "six==1.17.0\nidna\nattrs\nmarkupsafe\npyyaml\n"
+REQUIREMENTS = "ec-six==1.17.0\nec-idna\nec-codec\nec-yaml\n"
+LOCKED = {"ec-six", "ec-idna", "ec-codec", "ec-yaml"}
+# Each locked wheel's own files (modules, METADATA, WHEEL) are hashed in its RECORD.
+LOCKED_FILES = sum(len(w.modules or {"__init__.py": ""}) + 2 for w in DEMO_WHEELS
+                   if w.name in LOCKED and w.version != "1.16.0")
 PYPROJECT = """\
 [project]
 name = "demo"
@@ -29,18 +39,29 @@ requirements = "requirements.in"
 """
 
 
-def _run(*argv: str, cwd: Path | None = None) -> None:
-    subprocess.run(argv, check=True, capture_output=True, text=True, timeout=600, cwd=cwd)
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_flat_index(tmp_path_factory.mktemp("flat-index"))
 
 
-def _locked_venv(root: Path, envcheck_cli: CliRunner) -> tuple[Path, Path, dict[str, str]]:
+def _run(*argv: str, wheels: Path, cwd: Path | None = None) -> None:
+    env = {**os.environ, **OFFLINE_ENV, "PIP_FIND_LINKS": str(wheels),
+           "UV_FIND_LINKS": str(wheels)}
+    subprocess.run(argv, check=True, capture_output=True, text=True, timeout=600, cwd=cwd,
+                   env=env)
+
+
+def _locked_venv(root: Path, envcheck_cli: CliRunner, wheels: Path
+                 ) -> tuple[Path, Path, dict[str, str]]:
     """The project, its lockfile, and a venv installed from it: (project, python, pins)."""
     project = root / "project"
     project.mkdir()
     minor = f"{sys.version_info.major}.{sys.version_info.minor}"
-    (project / "pyproject.toml").write_text(PYPROJECT.format(python=minor))
+    (project / "pyproject.toml").write_text(PYPROJECT.format(python=minor)
+                                            + index_table(wheels))
     (project / "requirements.in").write_text(REQUIREMENTS)
-    locked = envcheck_cli("lock", "--resolver", "uv", cwd=project, timeout=300)
+    locked = envcheck_cli("lock", "--resolver", "uv", cwd=project, timeout=300,
+                          env=OFFLINE_ENV)
     assert locked.returncode == 0, locked.stderr
     lockfile = project / "lockfiles" / "small.txt"
     pins = dict(line.split(" ")[0].split("==") for line in lockfile.read_text().splitlines()
@@ -48,7 +69,8 @@ def _locked_venv(root: Path, envcheck_cli: CliRunner) -> tuple[Path, Path, dict[
     environment = root / "venv"
     venv.EnvBuilder(with_pip=True).create(environment)
     python = environment / "bin" / "python"
-    _run(str(python), "-m", "pip", "install", "-q", "--require-hashes", "-r", str(lockfile))
+    _run(str(python), "-m", "pip", "install", "-q", "--require-hashes", "-r", str(lockfile),
+         wheels=wheels)
     return project, python, pins
 
 
@@ -60,52 +82,55 @@ def _verify(envcheck_cli: CliRunner, project: Path, python: Path, *args: str
     return result.returncode, result.json()
 
 
-def _drift(python: Path) -> None:
-    """Change six's version, uninstall idna, edit yaml/__init__.py, install tomli."""
-    _run(str(python), "-m", "pip", "install", "-q", "six==1.16.0", "tomli==2.2.1")
-    _run(str(python), "-m", "pip", "uninstall", "-y", "-q", "idna")
+def _drift(python: Path, wheels: Path) -> None:
+    """Change ec-six's version, uninstall ec-idna, edit ec_yaml/__init__.py, install
+    ec-tomli."""
+    _run(str(python), "-m", "pip", "install", "-q", "ec-six==1.16.0", "ec-tomli==2.2.1",
+         wheels=wheels)
+    _run(str(python), "-m", "pip", "uninstall", "-y", "-q", "ec-idna", wheels=wheels)
     site = Path(subprocess.run(
-        [str(python), "-c", "import yaml, os; print(os.path.dirname(yaml.__file__))"],
+        [str(python), "-c", "import ec_yaml, os; print(os.path.dirname(ec_yaml.__file__))"],
         check=True, capture_output=True, text=True).stdout.strip())
     with (site / "__init__.py").open("a") as handle:
         handle.write("\n# edited in place\n")
 
 
 def test_verify_reports_each_kind_of_drift_precisely(
-    tmp_path: Path, envcheck_cli: CliRunner
+    tmp_path: Path, envcheck_cli: CliRunner, wheels: Path
 ) -> None:
-    project, python, pins = _locked_venv(tmp_path, envcheck_cli)
-    assert {"six", "idna", "attrs", "markupsafe", "pyyaml"} <= set(pins)
+    project, python, pins = _locked_venv(tmp_path, envcheck_cli, wheels)
+    assert set(pins) == LOCKED
 
     code, clean = _verify(envcheck_cli, project, python)
     assert code == 0
     assert clean["identical"] is True
     assert clean["records_checked"] is True
-    assert clean["counts"]["files_checked"] > 50
+    assert clean["counts"]["files_checked"] >= LOCKED_FILES
     assert {p["name"] for p in clean["tools_ignored"]} >= {"pip"}
     assert clean["fix"] is None
 
-    _drift(python)
+    _drift(python, wheels)
     code, drifted = _verify(envcheck_cli, project, python)
     assert code == 3
     assert drifted["identical"] is False
-    assert drifted["different"] == [{"name": "six", "locked": "1.17.0", "installed": "1.16.0"}]
-    assert drifted["missing"] == [{"name": "idna", "locked": pins["idna"]}]
-    assert drifted["extra"] == [{"name": "tomli", "installed": "2.2.1"}]
-    assert drifted["tampered"] == [{"name": "pyyaml", "version": pins["pyyaml"],
-                                    "modified": ["yaml/__init__.py"], "missing": []}]
+    assert drifted["different"] == [{"name": "ec-six", "locked": "1.17.0",
+                                     "installed": "1.16.0"}]
+    assert drifted["missing"] == [{"name": "ec-idna", "locked": pins["ec-idna"]}]
+    assert drifted["extra"] == [{"name": "ec-tomli", "installed": "2.2.1"}]
+    assert drifted["tampered"] == [{"name": "ec-yaml", "version": pins["ec-yaml"],
+                                    "modified": ["ec_yaml/__init__.py"], "missing": []}]
     assert drifted["fix"] == (f"uv pip sync lockfiles/small.txt --python {python} "
-                              "--reinstall-package pyyaml")
+                              "--reinstall-package ec-yaml")
 
     human = envcheck_cli("verify", "--lock", "lockfiles/small.txt", "--python", str(python),
                          cwd=project)
     assert human.returncode == 3
     lines = human.stdout.splitlines()
-    assert "✘ six: 1.16.0 installed, the lock pins 1.17.0" in lines
-    assert f"✘ idna: not installed, the lock pins {pins['idna']}" in lines
-    assert "✘ tomli 2.2.1: installed, not in the lock" in lines
-    assert (f"✘ pyyaml {pins['pyyaml']}: 1 file edited since installation (RECORD hash "
-            "differs): yaml/__init__.py") in lines
+    assert "✘ ec-six: 1.16.0 installed, the lock pins 1.17.0" in lines
+    assert f"✘ ec-idna: not installed, the lock pins {pins['ec-idna']}" in lines
+    assert "✘ ec-tomli 2.2.1: installed, not in the lock" in lines
+    assert (f"✘ ec-yaml {pins['ec-yaml']}: 1 file edited since installation (RECORD hash "
+            "differs): ec_yaml/__init__.py") in lines
     assert any(line.startswith("i pip ") and "not counted as extra" in line for line in lines)
     assert ("✘ drifted from lockfiles/small.txt: 1 different, 1 missing, 1 extra, "
             "1 edited in place") in lines
@@ -117,7 +142,7 @@ def test_verify_reports_each_kind_of_drift_precisely(
     assert quick["different"] == drifted["different"]
 
     # The printed fix makes the environment the lock again.
-    _run(str(BIN / "uv"), *drifted["fix"].split()[1:], cwd=project)
+    _run(str(BIN / "uv"), *drifted["fix"].split()[1:], cwd=project, wheels=wheels)
     code, repaired = _verify(envcheck_cli, project, python)
     assert code == 0, repaired
 
@@ -136,14 +161,14 @@ def test_verify_refuses_a_file_that_is_not_a_lockfile(
 
 
 def test_doctor_warns_about_drift_from_the_projects_lock(
-    tmp_path: Path, envcheck_cli: CliRunner
+    tmp_path: Path, envcheck_cli: CliRunner, wheels: Path
 ) -> None:
-    project, python, pins = _locked_venv(tmp_path, envcheck_cli)
+    project, python, pins = _locked_venv(tmp_path, envcheck_cli, wheels)
     environment = {"VIRTUAL_ENV": str(python.parent.parent)}
     clean = envcheck_cli("doctor", "--json", cwd=project, env=environment)
     assert "environment-drifted-from-lock" not in clean.stdout, clean.stderr
 
-    _drift(python)
+    _drift(python, wheels)
     # Found from ./pyproject.toml: the one target for this Python with a lockfile.
     found = envcheck_cli("doctor", "--json", cwd=project, env=environment)
     [finding] = [f for f in found.json()["findings"]
@@ -151,7 +176,7 @@ def test_doctor_warns_about_drift_from_the_projects_lock(
     assert finding["severity"] == "warning"
     assert finding["category"] == "other"
     assert finding["summary"] == ("the environment has drifted from lockfiles/small.txt: "
-                                  "1 different, 1 missing, 1 extra (six, idna, tomli)")
+                                  "1 different, 1 missing, 1 extra (ec-six, ec-idna, ec-tomli)")
     assert finding["fix"].startswith("uv pip sync lockfiles/small.txt")
     # Named with --lock, from anywhere; doctor never hashes files, so pyyaml's edit is
     # verify's to find.
@@ -160,4 +185,4 @@ def test_doctor_warns_about_drift_from_the_projects_lock(
     [same] = [f for f in named.json()["findings"] if f["id"] == "environment-drifted-from-lock"]
     assert "1 different, 1 missing, 1 extra" in same["summary"]
     assert same["fix"].startswith(f"uv pip sync {lock} --python {python}")
-    assert pins["pyyaml"] not in same["summary"]
+    assert pins["ec-yaml"] not in same["summary"]

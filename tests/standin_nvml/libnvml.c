@@ -96,6 +96,10 @@
  * nvmlShutdown/nvmlInit: nvmlInit* rereads the file and parses it again only
  * when its path or its text changed. A LIST holds up to 64 entries.
  *
+ * ENVCHECK_NVML_CALL_LOG, when set to a file path, gets one line per call with
+ * the function's name (nvmlInit_v2, nvmlDeviceGetName, ...), appended as the
+ * call is made: tests count inits and static reads per watch with it.
+ *
  * A malformed file (bad number, unknown init_error name, gpu index out of
  * range, unknown `unsupported` field, missing required key ...) makes nvmlInit*
  * return NVML_ERROR_UNKNOWN (999) and print one line on stderr naming the file,
@@ -924,10 +928,25 @@ static nvmlReturn_t copy_out(char *out, unsigned int length, const char *text)
     return NVML_SUCCESS;
 }
 
+/* Appends the function's name to ENVCHECK_NVML_CALL_LOG, when set. Called locked. */
+static void note_call(const char *function)
+{
+    const char *path = getenv("ENVCHECK_NVML_CALL_LOG");
+    FILE *log;
+    if (path == NULL || path[0] == '\0')
+        return;
+    log = fopen(path, "a");
+    if (log == NULL)
+        return;
+    fprintf(log, "%s\n", function);
+    fclose(log);
+}
+
 /* Every entry point locks, and leaves through leave(). */
 static nvmlReturn_t enter_system(const char *function)
 {
     pthread_mutex_lock(&g_lock);
+    note_call(function);
     if (is_missing(function))
         return NVML_ERROR_FUNCTION_NOT_FOUND;
     if (g_refcount == 0)
@@ -975,6 +994,7 @@ static nvmlReturn_t init_common(const char *function)
 {
     nvmlReturn_t rc;
     pthread_mutex_lock(&g_lock);
+    note_call(function);
     if (g_refcount == 0) {
         rc = load_scenario();
         if (rc != NVML_SUCCESS)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+import pytest
 
 from envcheck.adapters.nvml import NvmlDevice, NvmlProcess, NvmlReading
 from envcheck.errors import NvmlError
@@ -50,19 +53,32 @@ class FakeChild:
 
 
 class ScriptedNvml:
-    """Each read returns the next reading, then stays on the last one (like the stand-in)."""
+    """Each sample returns the next reading, then stays on the last one (like the stand-in);
+    counts the sessions opened and closed."""
 
     def __init__(self, readings: Sequence[NvmlReading]) -> None:
         self.readings, self.reads = list(readings), 0
+        self.opened = self.closed = 0
 
-    def read(self) -> NvmlReading:
+    @contextlib.contextmanager
+    def session(self) -> Iterator[ScriptedNvml]:
+        self.opened += 1
+        try:
+            yield self
+        finally:
+            self.closed += 1
+
+    def sample(self) -> NvmlReading:
         reading = self.readings[min(self.reads, len(self.readings) - 1)]
         self.reads += 1
         return reading
 
 
-class FailingNvml:
-    def read(self) -> NvmlReading:
+class FailingNvml(ScriptedNvml):
+    def __init__(self) -> None:
+        super().__init__(())
+
+    def sample(self) -> NvmlReading:
         raise NvmlError("NVML: Driver Not Loaded", code=9, name="NVML_ERROR_DRIVER_NOT_LOADED")
 
 
@@ -210,3 +226,28 @@ def test_a_breach_that_clears_before_grace_is_forgotten() -> None:
     assert recorder.warnings == []
     assert result.stopped_by_guard is None
     assert result.gpus[0].peak_temperature_c == 90
+
+
+class BrokenChild(FakeChild):
+    def wait(self, timeout: float | None) -> int | None:
+        raise OSError("waitpid failed")
+
+
+def test_one_session_for_the_whole_watch_closed_when_it_ends() -> None:
+    clock, log = FakeClock(), []  # type: ignore[var-annotated]
+    nvml = ScriptedNvml(RAMP)
+    result = guard(FakeChild(clock, runs_for=9.5), GuardSettings(interval=1.0),
+                   world(clock, nvml, log))
+    assert result.samples == 10
+    assert (nvml.opened, nvml.closed, nvml.reads) == (1, 1, 10)
+
+
+def test_the_session_is_closed_when_the_watch_fails() -> None:
+    clock, log = FakeClock(), []  # type: ignore[var-annotated]
+    nvml = ScriptedNvml(RAMP)
+    with pytest.raises(OSError, match="waitpid failed"):
+        guard(BrokenChild(clock), GuardSettings(interval=1.0), world(clock, nvml, log))
+    assert (nvml.opened, nvml.closed) == (1, 1)
+    failing = FailingNvml()
+    guard(FakeChild(clock, runs_for=clock.now + 3), GuardSettings(), world(clock, failing, log))
+    assert (failing.opened, failing.closed) == (1, 1)

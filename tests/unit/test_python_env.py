@@ -112,3 +112,35 @@ def test_torch_1x_bundled_cudnn_gives_its_version() -> None:
     torch = facts_from_probe_report(report, selected_by="PATH").torch
     assert torch.cudnn == Version("8")
     assert torch.nccl == Version("2")
+
+
+def _cpu_build_report() -> dict[str, Any]:
+    report = _report()
+    report["torch"] = {"status": "ok", "distribution_version": "2.13.0", "version": "2.13.0+cpu",
+                       "cuda": None, "hip": None, "location": "/venv/torch",
+                       "bundled_libraries": [], "arch_list": [], "cuda_library": []}
+    return report
+
+
+def test_a_cpu_build_has_derived_facts_not_unknowns() -> None:
+    """torch.version.cuda None, no HIP, no libtorch_cuda: CUDA is never available and there
+    is no GPU code (issue 13); the nvidia-* wheels beside it are not torch's."""
+    torch = facts_from_probe_report(_cpu_build_report(), selected_by="PATH").torch
+    assert (torch.cuda, torch.cuda_available, torch.arch_list) == (None, False, ())
+    assert (torch.cudnn, torch.nccl, torch.cublas) == (None, None, None)
+    for name in ("cuda_available", "arch_list", "device_capabilities", "cudnn"):
+        assert torch.provenance[name] == "derived", name
+
+
+def test_a_build_the_probe_could_not_classify_stays_unknown() -> None:
+    for key, value in (("cuda_library", ["/venv/torch/lib/libtorch_cuda.so"]),
+                       ("hip", "6.2.41133"), ("cuda", "12.4")):
+        report = _cpu_build_report()
+        report["torch"][key] = value
+        torch = facts_from_probe_report(report, selected_by="PATH").torch
+        assert torch.cuda_available is None, key
+        assert "cuda_available" not in torch.provenance
+    # A report from a probe that did not say where the CUDA library is (older, replayed).
+    report = _cpu_build_report()
+    del report["torch"]["cuda_library"]
+    assert facts_from_probe_report(report, selected_by="PATH").torch.cuda_available is None
