@@ -46,6 +46,12 @@ from envcheck.reports.install_logs import (
 )
 from envcheck.reports.line_facts import Reader
 from envcheck.reports.package_lists import normalize_name, parse_requirement_line
+from envcheck.reports.prose_facts import (
+    read_banner,
+    read_build_output,
+    read_pip_grep,
+    read_prose_versions,
+)
 from envcheck.reports.shell_output import (
     read_glibc_version,
     read_issue_template,
@@ -89,6 +95,10 @@ SegmentKind = Literal[
     "pip-show",
     "debian-packages",
     "torch-mention",
+    "banner",
+    "pip-grep",
+    "build-output",
+    "prose",
     # A message from envcheck's error-signature table (envcheck.reports.build).
     "error-message",
 ]
@@ -114,6 +124,10 @@ LINE_READERS: tuple[tuple[SegmentKind, Reader], ...] = (
     ("pip-show", read_pip_show),
     ("debian-packages", read_debian_packages),
     ("torch-mention", read_torch_mention),
+    ("banner", read_banner),
+    ("pip-grep", read_pip_grep),
+    ("build-output", read_build_output),
+    ("prose", read_prose_versions),
 )
 
 # Every key collect_env has printed since torch 1.0 (older ones first); "Version of relevant
@@ -227,18 +241,29 @@ def split_report(text: str) -> list[Segment]:
     (which may lie inside a block)."""
     lines, fences = clean_lines(text)
     scanner = _Scanner(_Lines(lines, fences))
-    return scanner.run() + find_line_facts(lines)
+    blocks = scanner.run()
+    in_blocks = frozenset(index for segment in blocks
+                          for index in range(segment.first_line - 1,
+                                             segment.first_line - 1 + len(segment.lines)))
+    return blocks + find_line_facts(lines, in_blocks=in_blocks)
 
 
-def find_line_facts(lines: list[str]) -> list[Segment]:
-    """Every line (or short run of lines) one of LINE_READERS recognises, in order."""
+# Readers of what people write: a block's own lines (collect_env's "PyTorch version: ...",
+# a pip list's rows) are read by the block's parser, which knows what they mean.
+_OUTSIDE_BLOCKS: frozenset[SegmentKind] = frozenset({"prose", "pip-grep"})
+
+
+def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
+                    ) -> list[Segment]:
+    """Every line (or short run of lines) one of LINE_READERS recognises, in order.
+    `in_blocks`: indexes of lines that belong to a block (prose is not read there)."""
     found: list[Segment] = []
     resume = dict.fromkeys((kind for kind, _ in LINE_READERS), 0)
     for index, line in enumerate(lines):
         if not line.strip() or len(line) > 20_000:
             continue
         for kind, reader in LINE_READERS:
-            if index < resume[kind]:
+            if index < resume[kind] or (kind in _OUTSIDE_BLOCKS and index in in_blocks):
                 continue
             read = reader(lines, index)
             if read is None:

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from envcheck.diagnosis import likely_causes
-from envcheck.reports.build import snapshot_from_report
-from envcheck.services.doctor import DoctorRequest, DoctorResult, run_doctor
+from envcheck.services.doctor import DoctorRequest, DoctorResult, read_report, run_doctor
 
 REPORTS = Path(__file__).resolve().parent.parent / "data" / "reports"
 FOLDERS = sorted(path for path in REPORTS.iterdir() if path.is_dir())
@@ -54,10 +53,11 @@ def _expected(folder: Path) -> str:
 def _diagnose(folder: Path) -> DoctorResult:
     error_file = folder / "error.txt"
     error = error_file.read_text() if error_file.exists() else None
-    text = (folder / "report.txt").read_text() + ("\n" + error if error else "")
-    report = snapshot_from_report(text, taken_at="2026-01-01T00:00:00Z", envcheck_version="0")
-    return run_doctor(DoctorRequest(snapshot=report.snapshot, error_text=error,
-                                    missing=report.missing))
+    reading = read_report((folder / "report.txt").read_text(), error,
+                          taken_at="2026-01-01T00:00:00Z", envcheck_version="0")
+    report = reading.report
+    return run_doctor(DoctorRequest(snapshot=report.snapshot, error_text=reading.error_text,
+                                    missing=report.missing, report=report))
 
 
 def _passes(folder: Path) -> bool:

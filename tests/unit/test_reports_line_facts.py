@@ -229,7 +229,7 @@ def test_line_facts_are_found_inside_blocks() -> None:
              "current PyTorch installation.",
              "The current PyTorch install supports CUDA capabilities sm_50 sm_90.",
              "PyTorch version: 2.6.0+cu126"]
-    kinds = [segment.kind for segment in find_line_facts(lines)]
+    kinds = [segment.kind for segment in find_line_facts(lines, in_blocks=frozenset({4}))]
     assert kinds == ["torch-message"]
     assert {s.kind for s in split_report("\n".join(lines))} >= {"collect_env", "torch-message"}
 
