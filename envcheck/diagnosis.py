@@ -19,7 +19,7 @@ from typing import Literal
 
 from envcheck.findings import Finding
 from envcheck.knowledge.model import Category
-from envcheck.knowledge.signatures import match_error, ranked_categories
+from envcheck.knowledge.signatures import deciding_signatures, match_error, ranked_categories
 from envcheck.reports.readings import ReadingGroup
 from envcheck.rules import RULES
 from envcheck.rules.registry import missing_facts
@@ -55,11 +55,15 @@ class ReadingOutcome:
     """One tuple per reading, in the group's order."""
 
     def deciding(self, category: Category) -> list[tuple[int, Finding]]:
-        if self.group.categories is not None and category not in self.group.categories:
+        """(reading, finding) pairs that decide `category`: its errors; for a group made for
+        this category, any finding of it (a container seeing no GPU is info on its own, when
+        nothing says the code wanted one, but it is the answer to the error seen)."""
+        meant = self.group.categories is not None and category in self.group.categories
+        if self.group.categories is not None and not meant:
             return []
         return [(index, finding) for index, found in enumerate(self.findings)
                 for finding in found if finding.category == category
-                and finding.severity == "error"]
+                and (finding.severity == "error" or meant)]
 
     def unanimous(self, category: Category) -> Finding | None:
         """The error every reading of a "reading" group raises for `category`."""
@@ -73,7 +77,8 @@ class ReadingOutcome:
 
 def outcomes(groups: Sequence[ReadingGroup], run: RunRules) -> tuple[ReadingOutcome, ...]:
     return tuple(ReadingOutcome(group=group, findings=tuple(
-        tuple(f for f in run(reading.snapshot) if f.severity == "error")
+        tuple(f for f in run(reading.snapshot) if f.severity != "info"
+              or group.categories is not None)
         for reading in group.readings)) for group in groups)
 
 
@@ -83,7 +88,8 @@ def decided_by_every_reading(results: Sequence[ReadingOutcome],
     known = {f.id for f in findings}
     decided: list[Finding] = []
     for outcome in results:
-        categories = {f.category for found in outcome.findings for f in found}
+        categories = {f.category for found in outcome.findings for f in found
+                      if f.severity == "error"}
         for category in sorted(categories):
             finding = outcome.unanimous(category)
             if finding is not None and finding.id not in known:
@@ -92,14 +98,42 @@ def decided_by_every_reading(results: Sequence[ReadingOutcome],
     return decided
 
 
+def message_findings(text: str, snapshot: Snapshot,
+                     findings: tuple[Finding, ...]) -> list[Finding]:
+    """Errors a message states outright (signatures with `decides = true`): torch comparing
+    its own build with the driver, the loader naming the glibc it lacks. None is raised when
+    the facts read contradict it: the cause's rules have every fact they need and found
+    nothing (a paste whose versions are consistent stays clean)."""
+    deciding = deciding_signatures()
+    raised: list[Finding] = []
+    for match in match_error(text):
+        signature = match.signature
+        category = signature.categories[0]
+        if signature.id not in deciding or any(
+                f.category == category and f.severity == "error" for f in (*findings, *raised)):
+            continue
+        rules = [r for r in RULES if r.category == category]
+        if rules and not any(missing_facts(r, snapshot) for r in rules):
+            continue  # decided by the facts, and they found no problem
+        message = " ".join(match.matched_text.split())
+        raised.append(Finding(
+            id=f"{signature.id}-reported", category=category, severity="error",
+            summary=f"the error message states it: {message[:200]}",
+            explanation=signature.explanation, evidence={"message": message[:500]},
+            rule="error-message"))
+    return raised
+
+
 def assess_error(text: str, snapshot: Snapshot, findings: tuple[Finding, ...],
                  results: Sequence[ReadingOutcome] = ()) -> tuple[CauseAssessment, ...]:
     matches = match_error(text)
     assessments = []
+    firsts = {m.signature.categories[0] for m in matches}
     for category in ranked_categories(matches):
         signature_ids = tuple(dict.fromkeys(
             m.signature.id for m in matches if category in m.signature.categories))
-        assessments.append(_assess(category, snapshot, findings, signature_ids, results))
+        assessments.append(_assess(category, snapshot, findings, signature_ids, results,
+                                   first=category in firsts))
     # Stable sort: within a verdict, the signatures' own ranking stays.
     return tuple(sorted(assessments, key=lambda a: _VERDICT_ORDER[a.verdict]))
 
@@ -121,8 +155,8 @@ def likely_causes(causes: tuple[CauseAssessment, ...],
 
 
 def _assess(category: Category, snapshot: Snapshot, findings: tuple[Finding, ...],
-            signature_ids: tuple[str, ...],
-            results: Sequence[ReadingOutcome]) -> CauseAssessment:
+            signature_ids: tuple[str, ...], results: Sequence[ReadingOutcome],
+            *, first: bool = False) -> CauseAssessment:
     confirming = [f for f in findings if f.category == category and f.severity == "error"]
     if confirming:
         return CauseAssessment(category=category, verdict="confirmed",
@@ -139,7 +173,15 @@ def _assess(category: Category, snapshot: Snapshot, findings: tuple[Finding, ...
                                    assumption=says)
     # A warning is a risk, not the proof that it caused this error (an nvcc one minor
     # version off does not make a prebuilt wheel lack kernels): possible, never ruled out.
+    # Only when the message's first cause is the very risk the facts show (PTX-only code
+    # for this GPU, and "no kernel image") is it likely: the error is what the risk leads to.
     warning = [f for f in findings if f.category == category and f.severity == "warning"]
+    if warning and first:
+        says = "the error is the one this risk leads to"
+        return CauseAssessment(category=category, verdict="likely",
+                               reason=f"{warning[0].summary} ({says})",
+                               signatures=signature_ids,
+                               finding_ids=tuple(f.id for f in warning), assumption=says)
     if warning:
         return CauseAssessment(category=category, verdict="possible",
                                reason=f"a risk, not a proven cause: {warning[0].summary}",

@@ -57,16 +57,24 @@ def render_doctor(result: DoctorResult, *, strict: bool, console: Console | None
         say(f"\n[bold red]✘ {_plural(errors, 'error')}, {_plural(warnings, 'warning')}:[/] "
             "fix these before starting the run")
     else:
-        say(f"\n[bold green]✔ no errors[/] ({_plural(warnings, 'warning')})")
+        likely = [c.category for c in result.causes if c.verdict == "likely"]
+        note = (f"; likely: {', '.join(likely)} (under the assumption stated above)"
+                if likely else "")
+        say(f"\n[bold green]✔ no errors[/] ({_plural(warnings, 'warning')}{escape(note)})")
 
 
 def _read_table(result: DoctorResult, say: Callable[[str], None]) -> None:
     """What the report said, one row per fact, with the line it came from."""
-    rows = list(dict.fromkeys((fact.fact, fact.value, fact.line) for fact in result.read))
+    first: dict[tuple[str, str], int] = {}
+    for read in result.read:
+        first.setdefault((read.fact, read.value), read.line)
+    rows = [(fact, value[:60], line) for (fact, value), line in first.items()]
     say("\n[bold]Read from the report[/]")
     width = max(len(fact) for fact, _, _ in rows[:_READ_ROWS])
+    value_width = max(len(value) for _, value, _ in rows[:_READ_ROWS])
     for fact, value, line in rows[:_READ_ROWS]:
-        where = f"line {line}" if line else "tables"
-        say(f"  {escape(fact.ljust(width))}  {escape(value[:70])}  [dim]{where}[/]")
+        where = f"line {line}" if line else "envcheck's tables"
+        say(f"  {escape(fact.ljust(width))}  {escape(value.ljust(value_width))}  "
+            f"[dim]{where}[/]")
     if len(rows) > _READ_ROWS:
         say(f"  [dim]… {len(rows) - _READ_ROWS} more (--json lists every one)[/]")

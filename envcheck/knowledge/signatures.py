@@ -20,6 +20,9 @@ from envcheck.knowledge.model import Category, ErrorSignature, Source
 DATA_FILE = "error_signatures.toml"
 
 _FIELDS = frozenset({"id", "pattern", "example", "categories", "explanation", "source"})
+# `decides = true`: the message itself states its first category (torch comparing its own
+# CUDA with the driver's, the loader naming the glibc it lacks), so reading it is a fact.
+_OPTIONAL = frozenset({"decides"})
 _KEBAB_CASE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _CATEGORIES: frozenset[str] = frozenset(get_args(Category))
 # Pasted errors come in any capitalisation ("CUDA Error:", "cuda error:").
@@ -39,6 +42,16 @@ class SignatureMatch:
 def error_signatures() -> tuple[ErrorSignature, ...]:
     """Every signature in the table, in file order."""
     return tuple(signature for signature, _ in _compiled_table())
+
+
+@cache
+def deciding_signatures() -> frozenset[str]:
+    """Ids of the signatures whose message states its cause (`decides = true`)."""
+    raw = read_data_file(DATA_FILE).get("signature")
+    entries = raw if isinstance(raw, list) else []
+    error_signatures()  # validates the table first
+    return frozenset(str(entry["id"]) for entry in entries
+                     if isinstance(entry, Mapping) and entry.get("decides") is True)
 
 
 @cache
@@ -107,11 +120,14 @@ def _parse_signature(index: int, entry: object) -> tuple[ErrorSignature, re.Patt
         raise KnowledgeError(f"knowledge file {DATA_FILE}: signature[{index}] is not a table")
     name = f"signature[{index}] {entry.get('id')!r}"
     missing = _FIELDS - entry.keys()
-    unknown = entry.keys() - _FIELDS
+    unknown = entry.keys() - _FIELDS - _OPTIONAL
     if missing:
         raise _entry_error(name, f"missing fields {sorted(missing)}")
     if unknown:
-        raise _entry_error(name, f"unknown fields {sorted(unknown)} (allowed: {sorted(_FIELDS)})")
+        raise _entry_error(name, f"unknown fields {sorted(unknown)} "
+                                 f"(allowed: {sorted(_FIELDS | _OPTIONAL)})")
+    if not isinstance(entry.get("decides", False), bool):
+        raise _entry_error(name, "decides must be true or false")
     signature_id = _text(name, entry, "id")
     if not _KEBAB_CASE.fullmatch(signature_id):
         raise _entry_error(name, "id must be kebab-case (lower-case words joined by '-')")

@@ -85,12 +85,12 @@ def with_default_build(snapshot: Snapshot) -> tuple[Snapshot, str] | None:
     if torch.status != "ok" or torch.version is None or "cuda" in torch.provenance:
         return None
     release = find_release(torch.version)
-    if release is None:
-        return None
     os_name = (snapshot.system.os or "").lower()
     platform = snapshot.python.platform or ""
     if "windows" in os_name or platform.startswith("win") or "macos" in os_name:
         cuda, name = None, "the CPU build (PyPI has no CUDA builds of torch for Windows or macOS)"
+    elif release is None:
+        return None
     else:
         cuda = parse_variant_name(release.pypi_default)
         name = f"PyPI's default Linux build ({release.pypi_default})"

@@ -13,6 +13,7 @@ from envcheck.diagnosis import (
     CauseAssessment,
     assess_error,
     decided_by_every_reading,
+    message_findings,
     outcomes,
 )
 from envcheck.drift import InstalledDistribution, compare, pip_command, summarize, sync_command
@@ -116,7 +117,9 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
         thresholds = replace(thresholds, builds_cuda_code=True)
     findings = run_rules(snapshot, thresholds)
     results = outcomes(report.readings, lambda s: run_rules(s, thresholds)) if report else ()
-    decided = [*decided_by_every_reading(results, findings), *_message_findings(report)]
+    decided = decided_by_every_reading(results, findings)
+    if request.error_text:
+        decided += message_findings(request.error_text, snapshot, (*findings, *decided))
     if decided:
         findings = sort_findings([*findings, *decided])
     # Drift is about what is installed, so the Snapshot as measured, not as planned.
@@ -128,26 +131,11 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
                                   *(replace(f, rule="fit") for f in fit_results)])
     causes = (assess_error(request.error_text, snapshot, findings, results)
               if request.error_text else ())
-    consistent = bool(causes) and not any(f.severity == "error" for f in findings)
+    consistent = bool(causes) and not any(f.severity == "error" for f in findings) and not any(
+        c.verdict == "likely" for c in causes)
     return DoctorResult(snapshot=snapshot, findings=findings, causes=causes,
                         plan=request.plan, missing=request.missing,
                         read=report.read if report else (), consistent=consistent)
-
-
-def _message_findings(report: ReportSnapshot | None) -> list[Finding]:
-    """Errors a message states outright, with the values it gives."""
-    if report is None or report.glibc_missing is None:
-        return []
-    needed = report.glibc_missing
-    return [Finding(
-        id="glibc-older-than-a-library-needs", category="glibc", severity="error",
-        summary=f"the system's glibc is older than {needed}: the loader found no "
-                f"GLIBC_{needed} for a library the program loads",
-        explanation="A binary in the environment was built against a newer glibc than the "
-                    "operating system provides; it cannot load here.",
-        fix="use a newer base system (a recent Ubuntu or Debian image), or a wheel built for "
-            "an older manylinux tag (an older release of the package)",
-        evidence={"glibc_needed": needed}, rule="report-messages")]
 
 
 # --- the lock the environment should match -------------------------------------------------

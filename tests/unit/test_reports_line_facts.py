@@ -284,9 +284,11 @@ def test_ptx_only_coverage_is_a_warning() -> None:
     assert "gpu-arch-not-in-torch-build" not in findings
     causes = assess_error("no kernel image is available for execution on the device", snapshot,
                           run_rules(snapshot))
-    # A warning makes the cause possible, not confirmed, and never ruled out.
+    # The warning is the risk the message's first cause names: likely (stated), never
+    # confirmed, never ruled out.
     assert causes[0].category == "arch_not_in_wheel"
-    assert causes[0].verdict == "possible"
+    assert causes[0].verdict == "likely"
+    assert causes[0].assumption == "the error is the one this risk leads to"
 
 
 def test_a_report_without_torchvision_cannot_rule_out_the_pairing() -> None:
