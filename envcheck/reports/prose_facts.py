@@ -39,13 +39,19 @@ from envcheck.versions import version_or_none
 _NAMES = r"nvidia[\s_-]*driver|driver|驱动|ドライバ|драйвер|cuda|nvcc|cudnn|pytorch|torch|python|py"
 _NAME = re.compile(
     r"(?<![A-Za-z0-9_./-])(?P<name>" + _NAMES + r")(?![A-Za-z])"
-    # at most a few words between, none of them another name or a digit
-    r"(?P<gap>(?:(?!" + _NAMES + r"|https?:)[^\d\n]){0,24}?)"
+    # Looked ahead, not consumed: in "torch and cuda 11.8" the gap " and cuda " is refused
+    # (not a plain gap, see _plain_gap) and "cuda" still gets its own match.
+    r"(?=(?P<gap>[^\d\n]{0,24}?)"
     r"(?P<version>v?\d{1,3}(?:\.\d{1,4}){0,3})(?![\d])"
     r"(?P<label>\+(?:cu\d{2,3}|cpu|rocm\d{1,2}(?:\.\d{1,2}){0,2})|\s?\+\s?cu\d{2,3}|"
-    r"\s\(cu\d{2,3}\))?",
+    r"\s\(cu\d{2,3}\))?)",
     re.IGNORECASE,
 )
+_VERSION_CUE = re.compile(r"driver|cuda|nvcc|cudnn|torch|python|py\d|驱动|ドライバ|драйвер")
+_OS_CUE = re.compile(r"ubuntu|debian|centos|rocky|alma|rhel|fedora|suse|arch|manjaro|mint|"
+                     r"pop!|windows|wsl|macos")
+_GPU_HINT = re.compile(r"rtx|gtx|tesla|quadro|titan|geforce|\b(?:[ahlvtpkb]\d|mx\d|\d{4})",
+                       re.IGNORECASE)
 # Words between a name and its number that make the number something else ("torch has 3
 # issues", "python -m pip"): a gap is punctuation, markup and a few known words.
 _GAP_WORDS = frozenset({
@@ -118,22 +124,17 @@ _DOCKER_RUN = re.compile(
     r"(?:^|[\s$#>`])(?:sudo\s+)?(?:docker|podman|nerdctl)\s+run\s(?P<args>.*)$")
 _SHM = re.compile(r"--shm-size[= ](?P<size>\d{1,6}[kmgKMG]?[bB]?)")
 _SMI_NOT_FOUND = re.compile(r"nvidia-smi: (?:command )?not found|'nvidia-smi' is not recognized")
-_CUES = ("driver", "cuda", "nvcc", "cudnn", "torch", "python", "py", "驱动", "ドライバ", "драйвер")
-_OS_CUES = ("ubuntu", "debian", "centos", "rocky", "alma", "rhel", "fedora", "suse", "arch",
-            "manjaro", "mint", "pop!", "windows", "wsl", "macos")
-
-
 def read_prose_versions(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
     """Versions written after their names, OS names and GPU names, in any sentence."""
     line = lines[index]
     if len(line) > 2_000:
         return None
     lower = line.lower()
-    facts = _versions(line) if any(cue in lower for cue in _CUES) else LineFacts()
+    facts = _versions(line) if _VERSION_CUE.search(lower) else LineFacts()
     os_name = None
-    if any(cue in lower for cue in _OS_CUES) and (os_match := _OS.search(line)):
+    if _OS_CUE.search(lower) and (os_match := _OS.search(line)):
         os_name = " ".join(os_match.group("os").split())
-    gpus, count = _gpus(line)
+    gpus, count = _gpus(line) if _GPU_HINT.search(line) else ((), None)
     if os_name is None and not gpus and facts == LineFacts():
         return None
     return 1, LineFacts(
