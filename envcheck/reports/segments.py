@@ -185,10 +185,10 @@ def _candidate_lines(lines: list[str]) -> dict[SegmentKind, set[int]]:
         hits: set[int] = set()
         position = text.find(word)
         while position != -1:
-            line = bisect_right(starts, position) - 1
-            hits.add(line)
+            number = bisect_right(starts, position) - 1
+            hits.add(number)
             # the rest of this line cannot add anything: go to the next one
-            following = starts[line + 1] if line + 1 < len(starts) else len(text)
+            following = starts[number + 1] if number + 1 < len(starts) else len(text)
             position = text.find(word, max(following, position + 1))
         found[word] = hits
     return {kind: set().union(*(found[word] for word in words))
