@@ -32,7 +32,7 @@ from envcheck.knowledge.model import Category
 from envcheck.knowledge.torch_tables import find_release, parse_variant_name
 from envcheck.reports.line_facts import LineFacts
 from envcheck.reports.segments import SegmentKind
-from envcheck.snapshot import Driver, DriverVersion, Gpu, Snapshot, System, Toolkit
+from envcheck.snapshot import Disk, Driver, DriverVersion, Gpu, Snapshot, System, Toolkit
 
 ReadingKind = Literal["reading", "assumption"]
 
@@ -76,7 +76,38 @@ def other_readings(snapshot: Snapshot, items: NumberedFacts) -> tuple[ReadingGro
     container = _container_assumption(base, items)
     if container is not None:
         groups.append(container)
+    shm = _shm_assumption(base, items)
+    if shm is not None:
+        groups.append(shm)
     return tuple(groups)
+
+
+# Docker gives a container a 64 MiB /dev/shm unless --shm-size or --ipc=host says otherwise
+# (docker run reference, --shm-size: "If you omit the unit, the system uses bytes. If you omit
+# the size entirely, the system uses 64m").
+_DOCKER_DEFAULT_SHM_GIB = 64 / 1024
+
+
+def _shm_assumption(snapshot: Snapshot, items: NumberedFacts) -> ReadingGroup | None:
+    runs = [(line, facts.docker_run) for _, line, facts in items if facts.docker_run]
+    if not runs or any(disk.role == "shm" for disk in snapshot.system.disks):
+        return None
+    line, run = runs[-1]
+    if run.ipc_host or run.shm_size:
+        return None
+    shm = Disk(path="/dev/shm", role="shm", total_gib=_DOCKER_DEFAULT_SHM_GIB,
+               free_gib=_DOCKER_DEFAULT_SHM_GIB)
+    system = replace(snapshot.system, in_container=True,
+                     disks=(*snapshot.system.disks, shm))
+    torch = snapshot.torch
+    if torch.status == "ok" and torch.cuda is None and "cuda" not in torch.provenance:
+        torch = replace(torch, cuda=Version("0"))  # the run uses the GPU (NCCL is CUDA's)
+    return ReadingGroup(
+        kind="assumption", subject="the container's /dev/shm", categories=("nccl",),
+        readings=(Reading(snapshot=replace(snapshot, system=system, torch=torch),
+                          says=f"the `docker run` on line {line} gives neither --shm-size nor "
+                               "--ipc=host: the container has Docker's default 64 MiB "
+                               "/dev/shm"),))
 
 
 def with_default_build(snapshot: Snapshot) -> tuple[Snapshot, str] | None:

@@ -75,6 +75,16 @@ def _driver_version(snapshot: Snapshot) -> bool:
                                       or driver.cuda_driver_api is not None)
 
 
+def _driver_state(snapshot: Snapshot) -> bool:
+    """A tool's answer about the driver; a version written in a report's text says nothing
+    about whether the driver loads (envcheck.reports.line_merge marks it "from the report")."""
+    driver = snapshot.driver
+    if driver.status == "unknown":
+        return False
+    return not (snapshot.source == "report" and driver.status == "ok"
+                and (driver.detail or "").startswith("from the report:"))
+
+
 def _has_gpu_fact(snapshot: Snapshot) -> bool:
     return bool(snapshot.gpus) or snapshot.driver.status in ("ok", "absent")
 
@@ -84,8 +94,8 @@ _TORCH_CUDA = FactNeed(phrase="torch's CUDA build", present=_torch_cuda_build)
 _RELEASE = FactNeed(phrase="a torch release envcheck's tables know", present=_torch_release)
 
 FACTS_NEEDED: dict[str, tuple[FactNeed, ...]] = {
-    "driver-loaded": (FactNeed(phrase="the NVIDIA driver's state",
-                               present=lambda s: s.driver.status != "unknown"),),
+    "driver-loaded": (FactNeed(phrase="the NVIDIA driver's state (nvidia-smi's output)",
+                               present=_driver_state),),
     "driver-new-enough": (FactNeed(phrase="the driver version", present=_driver_version),
                           _TORCH, _TORCH_CUDA),
     "container-sees-gpu": (

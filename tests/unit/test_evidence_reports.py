@@ -57,6 +57,63 @@ NOT_REACHED = {
     "vllm-14608-driver510-cuda116-vllm073-cu12":
         "no error text; that vllm 0.7.3 from PyPI pulls a CUDA 12 torch is vllm's dependency "
         "metadata, not in envcheck's tables",
+    "aicuai-startguidesdxl-6-colab-cpu-runtime-no-driver":
+        "'Found no NVIDIA driver' in a Colab notebook ranks a missing driver first; that the "
+        "runtime's accelerator was set to CPU (no GPU attached) is not in the text",
+    "chatglm6b-38-cublas-invalid-value-torch113-cu117-old-server-cuda":
+        "CUBLAS_STATUS_INVALID_VALUE is not a known message, and the server's driver version is "
+        "not in the report",
+    "chatglm6b-447-pyopenssl-outdated-after-update":
+        "the error is only in a screenshot; the text names neither pyOpenSSL nor any environment "
+        "fact",
+    "cosyvoice-969-centos79-no-onnxruntime-gpu-1180-wheel-zh":
+        "'No matching distribution found for onnxruntime-gpu' has no signature, and envcheck has "
+        "no onnxruntime tables to hold CentOS 7's glibc 2.17 against",
+    "cudf-11382-wsl2-pascal-geforce-cudf2206":
+        "cudaErrorNotSupported (801) is unspecific; that cuDF in WSL2 needs a Volta-or-newer GPU "
+        "is not in envcheck's tables",
+    "flashattn-853-cxx11abi-true-wheel-vs-pip-torch":
+        "no error text; the C++ ABI of the wheel (cxx11abiTRUE) against torch's is not a fact "
+        "envcheck reads",
+    "llamafactory-4732-flash-attn-undefined-symbol-cow-deleter":
+        "a flash_attn undefined-symbol message, labelled broken_requirements here while the "
+        "corpus labels the same message torchvision_mismatch (a companion built for another "
+        "torch) in four other reports; envcheck ranks the latter first",
+    "ollama-9124-tesla-k80-cc37-below-ollama-min-50":
+        "no error text (the GPUs are silently ignored); ollama's minimum compute capability is "
+        "not in envcheck's tables",
+    "onnxruntime-20223-win-cuda12-pkg-1171-with-cudnn9":
+        "LoadLibrary error 126 for onnxruntime_providers_cuda.dll has no signature; ONNX "
+        "Runtime's cuDNN requirement is not in envcheck's tables",
+    "paddle-17603-libcudart90-not-found-ld-library-path":
+        "the message is in Chinese prose ('找不到libcudart.so.9.0'), not the loader's own "
+        "text, and the LD_LIBRARY_PATH setting is not shown",
+    "paddle-46571-centos6-glibc-paddle-gpu-shows-cpu":
+        "no error text; 'CentOS 6' alone, and Paddle's glibc requirement is not in envcheck's "
+        "tables",
+    "paddleocr-11998-conda-env-libstdcxx-glibcxx3430":
+        "the message names no path ('libstdc++.so.6: version GLIBCXX_3.4.30 not found'), so a "
+        "too-old system libstdc++ (glibc category) ranks before conda's copy shadowing it",
+    "paddleocr-2289-driver-cuda90-paddle200-cu101":
+        "no error text (CPU is used silently); the Paddle image's CUDA 10.1 is not a fact "
+        "envcheck reads",
+    "pytorch-20844-conda-torch110-links-system-cudnn7003":
+        "no error text; which cuDNN the process linked is shown only as a path in the thread",
+    "rvc-webui-2564-rtx5090-needs-cu128-build":
+        "no error text; the bundled torch's build is not named in the report",
+    "tensorflow-60237-win10-tf212-native-gpu-dropped":
+        "TensorFlow's 'GPU is NOT AVAILABLE' has no signature; that TF >= 2.11 has no GPU build "
+        "for native Windows is not in envcheck's tables",
+    "tensorflow-64536-win10-tf216-native-gpu-dropped":
+        "no error text; TensorFlow's Windows builds are not in envcheck's tables",
+    "transformers-28280-deepspeed-multigpu-hang-nccl-p2p":
+        "a hang with no error text; that peer-to-peer between the GPUs is broken shows only in "
+        "what the reporter tried",
+    "vllm-13582-deepseek-r1-8xh200-oom-gpu-mem-util":
+        "the out-of-memory error is not in the report's text (no 'CUDA out of memory. Tried to "
+        "allocate' line)",
+    "vllm-1710-docker-tp-crash-shm-size":
+        "the stored report is truncated to its title; the ncclShmOpen error is not in the text",
     "vllm-3812-v100-driver-cuda114":
         "no error text, and 'cuda11.4' alone; which torch build `pip install vllm` brings "
         "(CUDA 12.1 in April 2024) is not in envcheck's tables",
