@@ -203,7 +203,7 @@ def merge_gpus(gpus: tuple[Gpu, ...], evidence: LineEvidence) -> tuple[Gpu, ...]
         # "2x A6000": as many GPUs as the count says, all of that model.
         reported = [replace(reported[0], index=None)] * count
     for gpu in reported:
-        position = _matching_gpu(merged, gpu) if not count or merged else None
+        position = _matching_gpu(merged, gpu) if not count else None
         if position is None:
             taken = {g.index for g in merged}
             index = gpu.index if gpu.index is not None and gpu.index not in taken else (

@@ -66,10 +66,25 @@ def other_readings(snapshot: Snapshot, items: NumberedFacts) -> tuple[ReadingGro
     default = _default_build(snapshot)
     if default is not None:
         groups.append(default)
-    groups += _cuda_readings(base, items)
+    readings = [*_cuda_readings(base, items)]
     branch = _branch_readings(base, items)
     if branch is not None:
-        groups.append(branch)
+        readings.append(branch)
+    groups += readings
+    if default is not None:
+        # The same readings once more with torch taken as its default build: whatever
+        # they decide then holds under that assumption too (likely, never confirmed).
+        assumed, says = default.readings[0].snapshot, default.readings[0].says
+        again = [*_cuda_readings(assumed, items)]
+        branch = _branch_readings(assumed, items)
+        if branch is not None:
+            again.append(branch)
+        groups += [ReadingGroup(kind="assumption", subject=group.subject,
+                                categories=group.categories,
+                                readings=tuple(Reading(snapshot=r.snapshot,
+                                                       says=f"{r.says}; {says}")
+                                               for r in group.readings))
+                   for group in again]
     gpu = _gpu_assumption(base)
     if gpu is not None:
         groups.append(gpu)
