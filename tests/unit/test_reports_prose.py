@@ -6,6 +6,7 @@ issue 11 as what people paste."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from hypothesis import given, settings
@@ -205,7 +206,8 @@ def test_likely_states_its_assumption() -> None:
     result = doctor(text, "RuntimeError: CUDA error: no kernel image is available for "
                           "execution on the device")
     likely = [c for c in result.causes if c.verdict == "likely"]
-    assert likely and likely[0].category == "driver_too_old"
+    assert likely
+    assert likely[0].category == "driver_too_old"
     assert likely[0].assumption == ("torch 2.14.1 with no build label is taken to be PyPI's "
                                     "default Linux build (cu130)")
 
@@ -245,7 +247,7 @@ def test_an_ambiguous_cuda_is_tried_in_each_reading() -> None:
 
 
 def test_a_message_that_states_its_cause_decides_it() -> None:  # yuan2-65
-    result = doctor("请问需要安装什么版本？\n", "UserWarning: CUDA initialization: The NVIDIA "
+    result = doctor("请问需要安装什么版本\uff1f\n", "UserWarning: CUDA initialization: The NVIDIA "
                     "driver on your system is too old (found version 11000).")
     assert verdicts(result)["driver_too_old"] == "confirmed"
 
@@ -280,32 +282,26 @@ def test_docker_without_gpu_flags_makes_no_gpu_in_container_likely() -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=400))
 def test_any_text_reads_or_raises_parse_error(text: str) -> None:
-    try:
+    with contextlib.suppress(ParseError):
         snapshot_from_report(text, taken_at="t", envcheck_version="0")
-    except ParseError:
-        pass
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from([
-    "Driver: 545.29.06", "driver 470", "CUDA：12.3，", "torch:2.0.1", "PyTorch 2.2 + cu121",
+    "Driver: 545.29.06", "driver 470", "CUDA\uff1a12.3\uff0c", "torch:2.0.1", "PyTorch 2.2 + cu121",
     "pytorch1.8", "python3.7", "2x A6000", "RTX3060", "3070 Laptop", "docker run --gpus all x",
     "/usr/local/cuda-11.7/bin/nvcc", "GLIBC_2.28' not found", "torch  2.14.1", "nvcc fatal",
 ]), max_size=8), st.text(max_size=40))
 def test_fragments_in_any_order_read(fragments: list[str], glue: str) -> None:
-    try:
+    with contextlib.suppress(ParseError):
         snapshot_from_report(glue.join(fragments), taken_at="t", envcheck_version="0")
-    except ParseError:
-        pass
 
 
 def test_a_long_line_of_digits_reads_quickly() -> None:
     # A version regex with a catastrophic backtrack would hang here; the assert is on the
     # answer, the wall clock is only printed (tests never fail on time).
     start = time.perf_counter()
-    try:
+    with contextlib.suppress(ParseError):
         snapshot_from_report("torch " + "1." * 5_000 + "\ndriver " + "9" * 5_000,
                              taken_at="t", envcheck_version="0")
-    except ParseError:
-        pass
     print(f"{time.perf_counter() - start:.3f} s")
