@@ -220,7 +220,7 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
         unresolved_libraries=tuple(
             dict.fromkeys(entry.soname for entry in facts.ldd if entry.path is None)
         ),
-        read=tuple(dict.fromkeys([*facts.read, *from_table])),
+        read=(*facts.read.values(), *from_table),
         readings=other_readings(snapshot, items),
         builds_cuda_code=any(found.builds_cuda_code for _, _, found in items),
         glibc_missing=str(glibc[-1]) if glibc else None,
@@ -257,13 +257,16 @@ class _Facts:
     ldd: list[LddEntry] = field(default_factory=list)
     lines: list[tuple[SegmentKind, LineFacts]] = field(default_factory=list)
     numbered_lines: list[tuple[SegmentKind, int, LineFacts]] = field(default_factory=list)
-    read: list[ReadFact] = field(default_factory=list)
+    read: dict[tuple[str, str], ReadFact] = field(default_factory=dict)
+    """The first line of each (fact, value): a long log repeats the same facts."""
 
     def note(self, fact: FactName, value: object, line: int, text: str) -> None:
         if value is None or value == "":
             return
-        self.read.append(ReadFact(fact=fact, value=str(value)[:200], line=line,
-                                  text=text.strip()[:160]))
+        shown = str(value)[:200]
+        if (fact, shown) not in self.read:
+            self.read[(fact, shown)] = ReadFact(fact=fact, value=shown, line=line,
+                                                text=text.strip()[:160])
 
     def note_in(self, segment: Segment, fact: FactName, value: object, needle: str) -> None:
         """A fact from a block, with the block's line that holds `needle`."""

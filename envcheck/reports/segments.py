@@ -181,7 +181,7 @@ def _candidate_lines(lines: list[str]) -> dict[SegmentKind, set[int]]:
     for line in lines[:-1]:
         starts.append(starts[-1] + len(line) + 1)
     found: dict[str, set[int]] = {}
-    for word in {word for words in LINE_TRIGGERS.values() for word in words}:
+    for word in _COVERING:
         hits: set[int] = set()
         position = text.find(word)
         while position != -1:
@@ -191,8 +191,26 @@ def _candidate_lines(lines: list[str]) -> dict[SegmentKind, set[int]]:
             following = starts[number + 1] if number + 1 < len(starts) else len(text)
             position = text.find(word, max(following, position + 1))
         found[word] = hits
-    return {kind: set().union(*(found[word] for word in words))
+    return {kind: set().union(*(found[_COVER[word]] for word in words))
             for kind, words in LINE_TRIGGERS.items()}
+
+
+def _covering_words() -> tuple[tuple[str, ...], dict[str, str]]:
+    """The trigger words to search for, and for each word the shortest searched one it holds:
+    a line with "nvidia-smi" is a line with "nvidia", and a candidate may be a superset."""
+    words = sorted({word for words in LINE_TRIGGERS.values() for word in words}, key=len)
+    covering: list[str] = []
+    cover: dict[str, str] = {}
+    for word in words:
+        shorter = next((c for c in covering if c in word), None)
+        if shorter is None:
+            covering.append(word)
+            shorter = word
+        cover[word] = shorter
+    return tuple(covering), cover
+
+
+_COVERING, _COVER = _covering_words()
 
 
 # Every key collect_env has printed since torch 1.0 (older ones first); "Version of relevant
