@@ -98,8 +98,8 @@ def decided_by_every_reading(results: Sequence[ReadingOutcome],
     return decided
 
 
-def message_findings(text: str, snapshot: Snapshot,
-                     findings: tuple[Finding, ...]) -> list[Finding]:
+def message_findings(text: str, snapshot: Snapshot, findings: tuple[Finding, ...],
+                     results: Sequence[ReadingOutcome] = ()) -> list[Finding]:
     """Errors a message states outright (signatures with `decides = true`): torch comparing
     its own build with the driver, the loader naming the glibc it lacks. None is raised when
     the facts read contradict it: the cause's rules have every fact they need and found
@@ -116,10 +116,13 @@ def message_findings(text: str, snapshot: Snapshot,
         if rules and not any(missing_facts(r, snapshot) for r in rules):
             continue  # decided by the facts, and they found no problem
         message = " ".join(match.matched_text.split())
+        # The fix a reading of the facts gives (a torch build this driver runs), when one does.
+        fix = next((finding.fix for outcome in results
+                    for _, finding in outcome.deciding(category) if finding.fix), None)
         raised.append(Finding(
             id=f"{signature.id}-reported", category=category, severity="error",
             summary=f"the error message states it: {message[:200]}",
-            explanation=signature.explanation, evidence={"message": message[:500]},
+            explanation=signature.explanation, fix=fix, evidence={"message": message[:500]},
             rule="error-message"))
     return raised
 

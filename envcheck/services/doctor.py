@@ -119,7 +119,8 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
     results = outcomes(report.readings, lambda s: run_rules(s, thresholds)) if report else ()
     decided = decided_by_every_reading(results, findings)
     if request.error_text:
-        decided += message_findings(request.error_text, snapshot, (*findings, *decided))
+        decided += message_findings(request.error_text, snapshot, (*findings, *decided),
+                                    results)
     if decided:
         findings = sort_findings([*findings, *decided])
     # Drift is about what is installed, so the Snapshot as measured, not as planned.
