@@ -1,20 +1,35 @@
 """`--error TEXT`: rank the causes of the message the user saw, then let the environment
-confirm or rule out each one. A cause the facts cannot decide stays "possible": unknown
-facts never produce a confident answer."""
+decide each one:
+
+- confirmed: a rule raised an error from the facts read (every reading of an ambiguous fact
+  included: "driver 470" is too old for CUDA 12 whichever 470 it is);
+- likely: a rule raises the error under one stated reading or assumption (a torch version
+  without its build label taken as that release's PyPI default build);
+- possible: a fact the rules need is missing (named), or envcheck has no rule for the cause;
+- ruled out: every fact the cause's rules need is there, and none of them found a problem.
+
+Unknown facts never rule a cause out, and never confirm one.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from envcheck.findings import Finding
 from envcheck.knowledge.model import Category
-from envcheck.knowledge.signatures import match_error, ranked_categories
+from envcheck.knowledge.signatures import deciding_signatures, match_error, ranked_categories
+from envcheck.reports.readings import ReadingGroup
 from envcheck.rules import RULES
+from envcheck.rules.registry import missing_facts
 from envcheck.snapshot import Snapshot
 
-Verdict = Literal["confirmed", "possible", "ruled_out"]
-_VERDICT_ORDER: dict[str, int] = {"confirmed": 0, "possible": 1, "ruled_out": 2}
+Verdict = Literal["confirmed", "likely", "possible", "ruled_out"]
+_VERDICT_ORDER: dict[str, int] = {"confirmed": 0, "likely": 1, "possible": 2, "ruled_out": 3}
+
+RunRules = Callable[[Snapshot], tuple[Finding, ...]]
+"""The rules as the doctor runs them (its thresholds), for the other readings."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,16 +40,103 @@ class CauseAssessment:
     signatures: tuple[str, ...]
     """The error signatures that pointed at this cause."""
     finding_ids: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    """For "possible": the facts that would decide it."""
+    assumption: str | None = None
+    """For "likely": the reading or assumption it holds under."""
 
 
-def assess_error(text: str, snapshot: Snapshot,
-                 findings: tuple[Finding, ...]) -> tuple[CauseAssessment, ...]:
+@dataclass(frozen=True, kw_only=True)
+class ReadingOutcome:
+    """The error findings of each reading of one group, for every category."""
+
+    group: ReadingGroup
+    findings: tuple[tuple[Finding, ...], ...]
+    """One tuple per reading, in the group's order."""
+
+    def deciding(self, category: Category) -> list[tuple[int, Finding]]:
+        """(reading, finding) pairs that decide `category`: its errors; for a group made for
+        this category, any finding of it (a container seeing no GPU is info on its own, when
+        nothing says the code wanted one, but it is the answer to the error seen)."""
+        meant = self.group.categories is not None and category in self.group.categories
+        if self.group.categories is not None and not meant:
+            return []
+        return [(index, finding) for index, found in enumerate(self.findings)
+                for finding in found if finding.category == category
+                and (finding.severity == "error" or meant)]
+
+    def unanimous(self, category: Category) -> Finding | None:
+        """The error every reading of a "reading" group raises for `category`."""
+        if self.group.kind != "reading" or not self.findings:
+            return None
+        deciding = self.deciding(category)
+        if {index for index, _ in deciding} != set(range(len(self.findings))):
+            return None
+        return deciding[0][1]
+
+
+def outcomes(groups: Sequence[ReadingGroup], run: RunRules) -> tuple[ReadingOutcome, ...]:
+    return tuple(ReadingOutcome(group=group, findings=tuple(
+        tuple(f for f in run(reading.snapshot) if f.severity != "info"
+              or group.categories is not None)
+        for reading in group.readings)) for group in groups)
+
+
+def decided_by_every_reading(results: Sequence[ReadingOutcome],
+                             findings: tuple[Finding, ...]) -> list[Finding]:
+    """Errors every reading of an ambiguous fact raises: the report decides them."""
+    known = {f.id for f in findings}
+    decided: list[Finding] = []
+    for outcome in results:
+        categories = {f.category for found in outcome.findings for f in found
+                      if f.severity == "error"}
+        for category in sorted(categories):
+            finding = outcome.unanimous(category)
+            if finding is not None and finding.id not in known:
+                decided.append(finding)
+                known.add(finding.id)
+    return decided
+
+
+def message_findings(text: str, snapshot: Snapshot, findings: tuple[Finding, ...],
+                     results: Sequence[ReadingOutcome] = ()) -> list[Finding]:
+    """Errors a message states outright (signatures with `decides = true`): torch comparing
+    its own build with the driver, the loader naming the glibc it lacks. None is raised when
+    the facts read contradict it: the cause's rules have every fact they need and found
+    nothing (a paste whose versions are consistent stays clean)."""
+    deciding = deciding_signatures()
+    raised: list[Finding] = []
+    for match in match_error(text):
+        signature = match.signature
+        category = signature.categories[0]
+        if signature.id not in deciding or any(
+                f.category == category and f.severity == "error" for f in (*findings, *raised)):
+            continue
+        rules = [r for r in RULES if r.category == category]
+        if rules and not any(missing_facts(r, snapshot) for r in rules):
+            continue  # decided by the facts, and they found no problem
+        message = " ".join(match.matched_text.split())
+        # The fix a reading of the facts gives (a torch build this driver runs), when one does.
+        fix = next((finding.fix for outcome in results
+                    for _, finding in outcome.deciding(category) if finding.fix), None)
+        raised.append(Finding(
+            id=f"{signature.id}-reported", category=category, severity="error",
+            summary=f"the error message states it: {message[:200]}",
+            explanation=signature.explanation, fix=fix, evidence={"message": message[:500]},
+            rule="error-message"))
+    return raised
+
+
+def assess_error(text: str, snapshot: Snapshot, findings: tuple[Finding, ...],
+                 results: Sequence[ReadingOutcome] = ()) -> tuple[CauseAssessment, ...]:
     matches = match_error(text)
     assessments = []
+    firsts = {m.signature.categories[0] for m in matches}
     for category in ranked_categories(matches):
         signature_ids = tuple(dict.fromkeys(
             m.signature.id for m in matches if category in m.signature.categories))
-        assessments.append(_assess(category, snapshot, findings, signature_ids))
+        assessments.append(_assess(category, snapshot, findings, signature_ids, results,
+                                   first=category in firsts))
     # Stable sort: within a verdict, the signatures' own ranking stays.
     return tuple(sorted(assessments, key=lambda a: _VERDICT_ORDER[a.verdict]))
 
@@ -43,27 +145,46 @@ def likely_causes(causes: tuple[CauseAssessment, ...],
                   findings: tuple[Finding, ...]) -> tuple[Category, ...]:
     """The answer to "what is wrong?", most likely first.
 
-    With an error message, the causes it points at come first, confirmed before possible:
-    a real but unrelated problem (an nvcc mismatch) must not outrank the cause of the
-    error the user saw. Then every other category with an error finding. Causes the facts
-    ruled out are not listed.
+    With an error message, the causes it points at come first, confirmed before likely
+    before possible: a real but unrelated problem (an nvcc mismatch) must not outrank the
+    cause of the error the user saw. Then every other category with an error finding.
+    Causes the facts ruled out are not listed.
     """
-    ranked: list[Category] = [c.category for c in causes if c.verdict == "confirmed"]
-    ranked += [c.category for c in causes if c.verdict == "possible"]
+    ranked: list[Category] = []
+    for verdict in ("confirmed", "likely", "possible"):
+        ranked += [c.category for c in causes if c.verdict == verdict]
     ranked += [f.category for f in findings if f.severity == "error"]
     return tuple(dict.fromkeys(ranked))
 
 
 def _assess(category: Category, snapshot: Snapshot, findings: tuple[Finding, ...],
-            signature_ids: tuple[str, ...]) -> CauseAssessment:
+            signature_ids: tuple[str, ...], results: Sequence[ReadingOutcome],
+            *, first: bool = False) -> CauseAssessment:
     confirming = [f for f in findings if f.category == category and f.severity == "error"]
     if confirming:
         return CauseAssessment(category=category, verdict="confirmed",
                                reason=confirming[0].summary, signatures=signature_ids,
                                finding_ids=tuple(f.id for f in confirming))
+    for outcome in results:
+        deciding = outcome.deciding(category)
+        if deciding:
+            index, finding = deciding[0]
+            says = outcome.group.readings[index].says
+            return CauseAssessment(category=category, verdict="likely",
+                                   reason=f"{finding.summary} ({says})",
+                                   signatures=signature_ids, finding_ids=(finding.id,),
+                                   assumption=says)
     # A warning is a risk, not the proof that it caused this error (an nvcc one minor
     # version off does not make a prebuilt wheel lack kernels): possible, never ruled out.
+    # Only when the message's first cause is the very risk the facts show (PTX-only code
+    # for this GPU, and "no kernel image") is it likely: the error is what the risk leads to.
     warning = [f for f in findings if f.category == category and f.severity == "warning"]
+    if warning and first:
+        says = "the error is the one this risk leads to"
+        return CauseAssessment(category=category, verdict="likely",
+                               reason=f"{warning[0].summary} ({says})",
+                               signatures=signature_ids,
+                               finding_ids=tuple(f.id for f in warning), assumption=says)
     if warning:
         return CauseAssessment(category=category, verdict="possible",
                                reason=f"a risk, not a proven cause: {warning[0].summary}",
@@ -75,11 +196,11 @@ def _assess(category: Category, snapshot: Snapshot, findings: tuple[Finding, ...
             category=category, verdict="possible", signatures=signature_ids,
             reason="envcheck has no check for this cause; it depends on the code that ran",
         )
-    unknown = [r.needs for r in rules if not r.knows(snapshot)]
-    if unknown:
+    missing = tuple(dict.fromkeys(m for r in rules for m in missing_facts(r, snapshot)))
+    if missing:
         return CauseAssessment(
-            category=category, verdict="possible", signatures=signature_ids,
-            reason=f"cannot check without {'; '.join(unknown)}",
+            category=category, verdict="possible", signatures=signature_ids, missing=missing,
+            reason=f"cannot check without {', '.join(missing)}",
         )
     checked = "; ".join(r.needs for r in rules)
     return CauseAssessment(category=category, verdict="ruled_out", signatures=signature_ids,

@@ -24,6 +24,8 @@ def render_json(result: DoctorResult, *, strict: bool) -> str:
         "findings": encode(result.findings),
         "causes": encode(result.causes),
         "missing": list(result.missing),
+        "read_from_report": encode(result.read),
+        "environment_consistent": result.consistent,
         "plan": result.plan.label if result.plan else None,
         "snapshot": encode(result.snapshot),
     }

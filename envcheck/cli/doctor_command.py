@@ -16,6 +16,7 @@ from envcheck.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from envcheck.fit import FitRequest
+    from envcheck.reports.build import ReportSnapshot
     from envcheck.services.doctor import ProjectLock
     from envcheck.snapshot import Snapshot
 
@@ -30,7 +31,8 @@ class OutputFormat(str, Enum):
 def _snapshot_and_missing(
     *, snapshot_file: str | None, from_report: str | None, python: str | None, deep: bool,
     timeout: float | None, show_progress: bool, error_text: str | None = None,
-) -> tuple[Snapshot, tuple[str, ...]]:
+) -> tuple[Snapshot, tuple[str, ...], ReportSnapshot | None, str | None]:
+    """The Snapshot, what a report did not say, the report read, and the error to judge."""
     from envcheck import __version__
 
     if snapshot_file is not None and from_report is not None:
@@ -39,17 +41,18 @@ def _snapshot_and_missing(
         from envcheck.snapshot import snapshot_from_json
 
         text = read_text_input(snapshot_file, "--snapshot")
-        return snapshot_from_json(text, origin=snapshot_file), ()
+        return snapshot_from_json(text, origin=snapshot_file), (), None, error_text
     if from_report is not None:
-        from envcheck.reports.build import snapshot_from_report
+        from envcheck.services.doctor import read_report
 
         text = read_text_input(from_report, "--from-report")
-        if error_text:
-            # The error output belongs to the same machine: torch's messages in it carry
-            # facts (a GPU's capability, the arch list, the driver's CUDA version).
-            text = f"{text}\n{error_text}"
-        parsed = snapshot_from_report(text, taken_at=now_utc(), envcheck_version=__version__)
-        return parsed.snapshot, parsed.missing
+        # The error output belongs to the same machine: torch's messages in it carry facts
+        # (a GPU's capability, the arch list, the driver's CUDA version); a traceback pasted
+        # in the report is the error to judge when --error is not given.
+        reading = read_report(text, error_text, taken_at=now_utc(),
+                              envcheck_version=__version__)
+        report = reading.report
+        return report.snapshot, report.missing, report, reading.error_text
     from envcheck.services.inspect import InspectRequest, inspect_environment
 
     host = build_host()
@@ -57,11 +60,11 @@ def _snapshot_and_missing(
         host = replace(host, limits=host.limits.capped(timeout))
     request = InspectRequest(python=python, deep=deep)
     if not show_progress:
-        return inspect_environment(host, request), ()
+        return inspect_environment(host, request), (), None, error_text
     from envcheck.cli.progress import ProbeProgress
 
     with ProbeProgress() as reporter:
-        return inspect_environment(host, request, reporter), ()
+        return inspect_environment(host, request, reporter), (), None, error_text
 
 
 def _read_lock(lock_file: str) -> ProjectLock:
@@ -162,6 +165,10 @@ def doctor(
                                                metavar="adamw|adamw8bit|sgd")] = "adamw",
     fit_lora_rank: Annotated[int, typer.Option("--fit-lora-rank", metavar="R")] = 16,
     fit_grad_checkpointing: Annotated[bool, typer.Option("--fit-grad-checkpointing")] = False,
+    compiles: Annotated[bool, typer.Option(
+        "--compiles", help="The run builds CUDA code (flash-attn, apex, a cpp_extension): the "
+        "toolkit's CUDA must then match torch's build. Found by itself in a report or error "
+        "text that shows nvcc, cpp_extension or CMake's CUDA language.")] = False,
 ) -> None:
     """Diagnose this machine (or a saved Snapshot, or a pasted report): every mismatch with
     the measured values and a concrete fix. Exit 0 when no errors, 3 when there are."""
@@ -180,15 +187,17 @@ def doctor(
     error_text = read_text_input(error_file, "--error-file") if error_file else error
     # Read first: a lockfile that is not one is a usage error before minutes of probing.
     given_lock = _read_lock(lock) if lock is not None else None
-    snapshot, missing = _snapshot_and_missing(
+    snapshot, missing, report, judged_error = _snapshot_and_missing(
         snapshot_file=snapshot_file, from_report=from_report, python=python, deep=deep,
         timeout=timeout, error_text=error_text,
         show_progress=fmt is OutputFormat.table and output is None)
-    thresholds = Thresholds(max_temp_c=max_temp, min_free_disk_gib=min_free_disk)
+    thresholds = Thresholds(max_temp_c=max_temp, min_free_disk_gib=min_free_disk,
+                            builds_cuda_code=compiles)
     live = snapshot_file is None and from_report is None
     project_lock = given_lock or (_project_lock(snapshot) if live else None)
     result = run_doctor(DoctorRequest(
-        snapshot=snapshot, error_text=error_text, plan=planned, thresholds=thresholds,
+        snapshot=snapshot, error_text=judged_error, plan=planned, thresholds=thresholds,
+        report=report,
         missing=missing, lock=project_lock.lock if project_lock else None,
         lock_path=project_lock.path if project_lock else None,
         lock_findings=project_lock.findings if project_lock else (), fit=fit_request))

@@ -20,6 +20,9 @@ from envcheck.knowledge.model import Category, ErrorSignature, Source
 DATA_FILE = "error_signatures.toml"
 
 _FIELDS = frozenset({"id", "pattern", "example", "categories", "explanation", "source"})
+# `decides = true`: the message itself states its first category (torch comparing its own
+# CUDA with the driver's, the loader naming the glibc it lacks), so reading it is a fact.
+_OPTIONAL = frozenset({"decides"})
 _KEBAB_CASE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _CATEGORIES: frozenset[str] = frozenset(get_args(Category))
 # Pasted errors come in any capitalisation ("CUDA Error:", "cuda error:").
@@ -42,6 +45,16 @@ def error_signatures() -> tuple[ErrorSignature, ...]:
 
 
 @cache
+def deciding_signatures() -> frozenset[str]:
+    """Ids of the signatures whose message states its cause (`decides = true`)."""
+    raw = read_data_file(DATA_FILE).get("signature")
+    entries = raw if isinstance(raw, list) else []
+    error_signatures()  # validates the table first
+    return frozenset(str(entry["id"]) for entry in entries
+                     if isinstance(entry, Mapping) and entry.get("decides") is True)
+
+
+@cache
 def signature_sources() -> tuple[Source, ...]:
     return load_sources(DATA_FILE, read_data_file(DATA_FILE))
 
@@ -54,8 +67,21 @@ def match_error(text: str) -> tuple[SignatureMatch, ...]:
     at the same place keep the table's order.
     """
     found: list[tuple[int, int, SignatureMatch]] = []
+    lowered = text.lower()
+    # lower() keeps offsets only when it keeps the length (true for almost every paste).
+    same_offsets = len(lowered) == len(text)
     for index, (signature, pattern) in enumerate(_compiled_table()):
-        hit = pattern.search(text)
+        start = 0
+        literals = _literals()[index]
+        if literals is not None:
+            # A 5 MB paste: 80 case-insensitive regexes over it take seconds; a substring
+            # test each, and the regex only where its literal occurs, take milliseconds.
+            positions = [p for p in (lowered.find(literal) for literal in literals) if p != -1]
+            if not positions:
+                continue
+            position = min(positions)
+            start = max(0, position - _LOOKBEHIND) if same_offsets else 0
+        hit = pattern.search(text, start)
         if hit is not None:
             match = SignatureMatch(signature=signature, matched_text=hit.group(0))
             found.append((hit.start(), index, match))
@@ -78,6 +104,105 @@ def ranked_categories(matches: Iterable[SignatureMatch]) -> tuple[Category, ...]
             score[category] = score.get(category, 0.0) + 1.0 / (position + 1)
             first_named.setdefault(category, (match_index, position))
     return tuple(sorted(score, key=lambda category: (-score[category], first_named[category])))
+
+
+# How far before its literal a match may start (patterns bound their gaps to 200 characters).
+_LOOKBEHIND = 2_000
+_LITERAL_CHARS = re.compile(r"[A-Za-z0-9 _,;:'\"/=<>!@%&`~-]")
+_QUANTIFIERS = frozenset("?*+{")
+
+
+@cache
+def _literals() -> tuple[tuple[str, ...] | None, ...]:
+    return tuple(required_literals(signature.pattern) for signature in error_signatures())
+
+
+def required_literals(pattern: str) -> tuple[str, ...] | None:
+    """Texts one of which every match contains: one per top-level alternative (a pattern
+    that is one group of alternatives counts as top level); None when one has none."""
+    branches = _top_level_branches(pattern)
+    if len(branches) == 1 and pattern.startswith("(?:") and pattern.endswith(")") and (
+            len(_top_level_branches(pattern[3:-1])) > 1):
+        branches = _top_level_branches(pattern[3:-1])
+    literals = [required_literal(branch) for branch in branches]
+    if any(literal is None for literal in literals):
+        return None
+    return tuple(literal for literal in literals if literal is not None)
+
+
+def _top_level_branches(pattern: str) -> list[str]:
+    branches: list[str] = []
+    depth, start, index = 0, 0, 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "[":
+            close = pattern.find("]", index + 2)
+            index = close + 1 if close != -1 else len(pattern)
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            branches.append(pattern[start:index])
+            start = index + 1
+        index += 1
+    branches.append(pattern[start:])
+    return branches
+
+
+def required_literal(pattern: str) -> str | None:
+    """The longest lower-case text every match of `pattern` contains (>= 4 characters), read
+    from its top level (outside groups and classes, not under a quantifier); None when the
+    pattern has a top-level alternative or no such text."""
+    runs: list[str] = []
+    current: list[str] = []
+    depth = 0
+    index = 0
+
+    def end_run() -> None:
+        if current:
+            runs.append("".join(current))
+            current.clear()
+
+    while index < len(pattern):
+        char = pattern[index]
+        following = pattern[index + 1] if index + 1 < len(pattern) else ""
+        if char == "\\":
+            escaped = pattern[index + 1:index + 2]
+            index += 2
+            quantified = pattern[index:index + 1] in _QUANTIFIERS
+            if depth == 0 and escaped and not escaped.isalnum() and not quantified:
+                current.append(escaped)
+            else:
+                end_run()
+            continue
+        if char == "[":
+            end_run()
+            close = pattern.find("]", index + 2)
+            index = close + 1 if close != -1 else len(pattern)
+            if depth == 0 and pattern[index:index + 1] in _QUANTIFIERS:
+                pass
+            continue
+        if char == "(":
+            depth += 1
+            end_run()
+        elif char == ")":
+            depth -= 1
+            end_run()
+        elif char == "|" and depth == 0:
+            return None
+        elif depth == 0 and _LITERAL_CHARS.fullmatch(char) and following not in _QUANTIFIERS:
+            current.append(char)
+        else:
+            end_run()
+        index += 1
+    end_run()
+    best = max(runs, key=len, default="")
+    return best.lower() if len(best) >= 4 else None
 
 
 @cache
@@ -107,11 +232,14 @@ def _parse_signature(index: int, entry: object) -> tuple[ErrorSignature, re.Patt
         raise KnowledgeError(f"knowledge file {DATA_FILE}: signature[{index}] is not a table")
     name = f"signature[{index}] {entry.get('id')!r}"
     missing = _FIELDS - entry.keys()
-    unknown = entry.keys() - _FIELDS
+    unknown = entry.keys() - _FIELDS - _OPTIONAL
     if missing:
         raise _entry_error(name, f"missing fields {sorted(missing)}")
     if unknown:
-        raise _entry_error(name, f"unknown fields {sorted(unknown)} (allowed: {sorted(_FIELDS)})")
+        raise _entry_error(name, f"unknown fields {sorted(unknown)} "
+                                 f"(allowed: {sorted(_FIELDS | _OPTIONAL)})")
+    if not isinstance(entry.get("decides", False), bool):
+        raise _entry_error(name, "decides must be true or false")
     signature_id = _text(name, entry, "id")
     if not _KEBAB_CASE.fullmatch(signature_id):
         raise _entry_error(name, "id must be kebab-case (lower-case words joined by '-')")

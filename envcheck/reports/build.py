@@ -47,6 +47,7 @@ from typing import TypeVar
 from packaging.version import Version
 
 from envcheck.errors import ParseError
+from envcheck.knowledge.cuda_tables import find_gpu
 from envcheck.knowledge.signatures import match_error
 from envcheck.knowledge.torch_tables import cuda_from_local_label
 from envcheck.parsers.ldconfig import identify_cuda_library
@@ -61,7 +62,7 @@ from envcheck.reports.collect_env import (
     parse_collect_env,
 )
 from envcheck.reports.ldd import LddEntry, parse_ldd
-from envcheck.reports.line_facts import LineFacts, Reader, read_lines
+from envcheck.reports.line_facts import FactName, LineFacts, Reader, describe, read_lines
 from envcheck.reports.line_merge import (
     LineEvidence,
     installed_packages,
@@ -91,6 +92,7 @@ from envcheck.reports.package_lists import (
     parse_pip_list,
     parse_requirement_line,
 )
+from envcheck.reports.readings import ReadingGroup, other_readings
 from envcheck.reports.segments import LINE_READERS, Segment, SegmentKind, split_report
 from envcheck.snapshot import (
     CudaLibrary,
@@ -128,6 +130,10 @@ UNDERSTOOD_FORMATS = (
     "LD_LIBRARY_PATH",
     "/proc/driver/nvidia/version",
     "known error messages",
+    "versions written in the text (Driver: 545.29.06, torch 2.1, CUDA 12.1, RTX 3090, ...)",
+    "start-up banners (Ultralytics, transformers-cli env)",
+    "docker run lines",
+    "build logs (nvcc, CMake, setup.py)",
 )
 
 _PYTHON_VERSION = re.compile(r"^(\d{1,2}\.\d{1,3}(?:\.\d{1,4})?)")
@@ -168,6 +174,24 @@ class ReportSnapshot:
     """What the report does not say, as phrases: "the NVIDIA driver version", ..."""
     unresolved_libraries: tuple[str, ...] = ()
     """Sonames ldd printed as "not found"."""
+    read: tuple[ReadFact, ...] = ()
+    """Every fact read, with the line it came from, in paste order."""
+    readings: tuple[ReadingGroup, ...] = ()
+    """Other readings of ambiguous or missing facts (envcheck.reports.readings)."""
+    builds_cuda_code: bool = False
+    """The report shows CUDA code being compiled (nvcc, cpp_extension, CMake's CUDA language)."""
+    glibc_missing: str | None = None
+    """The loader's "GLIBC_2.28 not found": the system's glibc is older than this."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadFact:
+    """One fact as read: what, its value, and where (1-based line, the line's text)."""
+
+    fact: FactName
+    value: str
+    line: int
+    text: str
 
 
 def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> ReportSnapshot:
@@ -186,6 +210,9 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
                  "and `nvidia-smi` (or `nvidia-smi -q -x`).",
         )
     snapshot = facts.snapshot(taken_at=taken_at, envcheck_version=envcheck_version)
+    snapshot, from_table = _with_table_capabilities(snapshot)
+    items = tuple((kind, line, found) for kind, line, found in facts.numbered_lines)
+    glibc = [found.glibc_missing for _, _, found in items if found.glibc_missing]
     return ReportSnapshot(
         snapshot=snapshot,
         recognised=tuple(dict.fromkeys(facts.recognised)),
@@ -193,7 +220,27 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
         unresolved_libraries=tuple(
             dict.fromkeys(entry.soname for entry in facts.ldd if entry.path is None)
         ),
+        read=(*facts.read.values(), *from_table),
+        readings=other_readings(snapshot, items),
+        builds_cuda_code=any(found.builds_cuda_code for _, _, found in items),
+        glibc_missing=str(glibc[-1]) if glibc else None,
     )
+
+
+def _with_table_capabilities(snapshot: Snapshot) -> tuple[Snapshot, list[ReadFact]]:
+    """A GPU the table knows gets its compute capability (nvidia-smi never prints it)."""
+    gpus: list[Gpu] = []
+    read: list[ReadFact] = []
+    for gpu in snapshot.gpus:
+        model = find_gpu(gpu.name) if gpu.compute_capability is None else None
+        if model is None:
+            gpus.append(gpu)
+            continue
+        gpus.append(replace(gpu, compute_capability=model.compute_capability))
+        read.append(ReadFact(fact="compute capability",
+                             value=f"{model.compute_capability} ({gpu.name}, from "
+                                   "envcheck's GPU table)", line=0, text=""))
+    return replace(snapshot, gpus=tuple(gpus)), read
 
 
 @dataclass
@@ -209,6 +256,25 @@ class _Facts:
     conda: list[CondaPackage] = field(default_factory=list)
     ldd: list[LddEntry] = field(default_factory=list)
     lines: list[tuple[SegmentKind, LineFacts]] = field(default_factory=list)
+    numbered_lines: list[tuple[SegmentKind, int, LineFacts]] = field(default_factory=list)
+    read: dict[tuple[str, str], ReadFact] = field(default_factory=dict)
+    """The first line of each (fact, value): a long log repeats the same facts."""
+
+    def note(self, fact: FactName, value: object, line: int, text: str) -> None:
+        if value is None or value == "":
+            return
+        shown = str(value)[:200]
+        if (fact, shown) not in self.read:
+            self.read[(fact, shown)] = ReadFact(fact=fact, value=shown, line=line,
+                                                text=text.strip()[:160])
+
+    def note_in(self, segment: Segment, fact: FactName, value: object, needle: str) -> None:
+        """A fact from a block, with the block's line that holds `needle`."""
+        for offset, line in enumerate(segment.lines):
+            if needle and needle in line:
+                self.note(fact, value, segment.first_line + offset, line)
+                return
+        self.note(fact, value, segment.first_line, segment.lines[0] if segment.lines else "")
 
     def found(self, segment: Segment, detail: str, *, status: str = "ok") -> None:
         self.recognised.append(segment.kind)
@@ -360,6 +426,10 @@ def _read_collect_env(facts: _Facts, segment: Segment) -> None:
     if len(report.fields) >= 2 or "PyTorch version" in report.fields:
         facts.collect_env.append(report)
         facts.found(segment, f"{len(report.fields)} collect_env fields")
+        for key, fact in _COLLECT_ENV_FACTS:
+            value = report.value(key)
+            if value is not None and value.strip():
+                facts.note_in(segment, fact, value.strip(), key + ":")
 
 
 def _read_xml(facts: _Facts, segment: Segment) -> None:
@@ -374,6 +444,10 @@ def _read_xml(facts: _Facts, segment: Segment) -> None:
         return
     facts.xml.append(report)
     facts.found(segment, f"{len(report.gpus)} GPU(s), driver {report.driver_version}")
+    facts.note_in(segment, "driver", report.driver_version, "driver_version")
+    facts.note_in(segment, "driver's CUDA", report.cuda_version, "cuda_version")
+    for gpu in report.gpus:
+        facts.note_in(segment, "GPU", gpu.name, gpu.name)
 
 
 def _read_table(facts: _Facts, segment: Segment) -> None:
@@ -381,6 +455,10 @@ def _read_table(facts: _Facts, segment: Segment) -> None:
     if table.driver_version or table.gpus:
         facts.tables.append(table)
         facts.found(segment, f"{len(table.gpus)} GPU row(s), driver {table.driver_version}")
+        facts.note_in(segment, "driver", table.driver_version, "Driver Version")
+        facts.note_in(segment, "driver's CUDA", table.cuda_version, "CUDA Version")
+        for gpu in table.gpus:
+            facts.note_in(segment, "GPU", gpu.name, gpu.name.removesuffix("..."))
 
 
 def _read_list(facts: _Facts, segment: Segment) -> None:
@@ -388,6 +466,8 @@ def _read_list(facts: _Facts, segment: Segment) -> None:
     if gpus:
         facts.listed_gpus.extend(gpus)
         facts.found(segment, f"{len(gpus)} GPU(s)")
+        for gpu in gpus:
+            facts.note_in(segment, "GPU", gpu.name, gpu.name)
 
 
 def _read_nvcc(facts: _Facts, segment: Segment) -> None:
@@ -397,6 +477,7 @@ def _read_nvcc(facts: _Facts, segment: Segment) -> None:
         return
     facts.nvcc.append((version, build))
     facts.found(segment, f"nvcc {version}")
+    facts.note_in(segment, "toolkit (nvcc)", version, "release")
 
 
 def _read_packages(parse: Callable[[tuple[str, ...]], list[Package]]) -> Callable[
@@ -406,6 +487,10 @@ def _read_packages(parse: Callable[[tuple[str, ...]], list[Package]]) -> Callabl
         if packages:
             facts.pip.extend(packages)
             facts.found(segment, f"{len(packages)} package(s)")
+            for package in packages:
+                if normalize_name(package.name) in _NOTED_PACKAGES:
+                    facts.note_in(segment, "package", f"{package.name} {package.version}",
+                                  package.name)
 
     return read
 
@@ -415,6 +500,10 @@ def _read_conda(facts: _Facts, segment: Segment) -> None:
     if rows:
         facts.conda.extend(rows)
         facts.found(segment, f"{len(rows)} package(s)")
+        for row in rows:
+            if row.name in ("pytorch", "torch", "torchvision", "cudatoolkit", "python"):
+                facts.note_in(segment, "package", f"{row.name} {row.version} {row.build}",
+                              row.name)
 
 
 def _read_ldd(facts: _Facts, segment: Segment) -> None:
@@ -434,7 +523,10 @@ def _read_line_facts(reader: Reader) -> Callable[[_Facts, Segment], None]:
         found = read_lines(reader, segment.lines)
         if found is not None:
             facts.lines.append((segment.kind, found))
+            facts.numbered_lines.append((segment.kind, segment.first_line, found))
             facts.found(segment, segment.lines[0].strip()[:120])
+            for fact, value in describe(found):
+                facts.note(fact, value, segment.first_line, segment.lines[0])
 
     return read
 
@@ -447,6 +539,15 @@ def _read_error_messages(facts: _Facts, text: str) -> None:
         segment = Segment(kind="error-message", lines=(match.matched_text,), first_line=line)
         facts.found(segment, f"known error message ({match.signature.id})")
 
+
+_COLLECT_ENV_FACTS: tuple[tuple[str, FactName], ...] = (
+    ("PyTorch version", "torch"), ("CUDA used to build PyTorch", "torch's CUDA"),
+    ("Is CUDA available", "CUDA available"), ("CUDA runtime version", "toolkit (nvcc)"),
+    ("Nvidia driver version", "driver"), ("GPU models and configuration", "GPU"),
+    ("Python version", "Python"), ("OS", "OS"), ("Libc version", "glibc"),
+)
+_NOTED_PACKAGES = frozenset({"torch", "torchvision", "torchaudio", "xformers", "triton",
+                             "flash-attn", "vllm", "nvidia-cudnn-cu12", "nvidia-cudnn-cu11"})
 
 _READERS: dict[SegmentKind, Callable[[_Facts, Segment], None]] = {
     "collect_env": _read_collect_env,

@@ -25,7 +25,8 @@ own shape says which tool printed it; a version number in a sentence is not a fa
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Literal
 
 from packaging.version import Version
 
@@ -39,6 +40,27 @@ class ReportedGpu:
     index: int | None
     name: str
     compute_capability: str | None = None
+    memory_mib: int | None = None
+
+
+CudaRole = Literal["driver", "toolkit", "torch", "unknown"]
+"""Which CUDA a "CUDA X.Y" in prose names, as far as the words around it tell."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CudaMention:
+    version: Version
+    role: CudaRole
+
+
+@dataclass(frozen=True, kw_only=True)
+class DockerRun:
+    """The flags of a `docker run` line that decide what the container can use."""
+
+    gpus: bool
+    nvidia_runtime: bool
+    ipc_host: bool
+    shm_size: str | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,10 +113,92 @@ class LineFacts:
     deb_packages: tuple[tuple[str, str], ...] = ()
     torch_mention: Version | None = None
     """"torch 2.0.1+cu118" written in a log or in prose: a full build label."""
+    # prose (envcheck.reports.prose_facts)
+    torch_prose: Version | None = None
+    """"torch:2.0.1", "PyTorch 2.2": a release without its build label."""
+    listed: tuple[Package, ...] = ()
+    """A package list's row without its header ("torch  2.14.1", from pip list | grep)."""
+    driver_version: DriverVersion | None = None
+    driver_branch: int | None = None
+    """"driver 470": the branch only."""
+    cuda_mentions: tuple[CudaMention, ...] = ()
+    gpu_count: int | None = None
+    glibc_missing: Version | None = None
+    """The loader's "GLIBC_2.28 not found": the system's glibc is older than this."""
+    nvcc_rejects_arch: str | None = None
+    """nvcc's "Unsupported gpu architecture 'compute_120'": the toolkit cannot target it."""
+    builds_cuda_code: bool = False
+    """The line shows CUDA code being compiled (nvcc, cpp_extension, CMake's CUDA language)."""
+    docker_run: DockerRun | None = None
+    nvidia_smi_missing: bool = False
+
+
+FactName = Literal[
+    "driver", "driver branch", "driver's CUDA", "kernel module", "GPU", "GPU count",
+    "compute capability", "torch", "torch's CUDA", "torch is a CPU build", "torch arch list",
+    "CUDA available", "CUDA (role unclear)", "toolkit (nvcc)", "toolkit cannot target",
+    "cuDNN", "Python", "OS", "glibc", "glibc older than", "LD_LIBRARY_PATH", "library",
+    "package", "docker run", "nvidia-smi not found", "builds CUDA code", "NVML error",
+]
+
+
+def describe(facts: LineFacts) -> list[tuple[FactName, str]]:
+    """(fact, value) pairs for the "read from the report" table, in a fixed order."""
+    found: list[tuple[FactName, str]] = []
+    torch = facts.torch_version or facts.torch_mention or facts.torch_prose
+    pairs: list[tuple[FactName, object]] = [
+        ("driver", facts.driver_version), ("driver branch", facts.driver_branch),
+        ("driver's CUDA", facts.cuda_driver_api),
+        ("kernel module", facts.kernel_module_version), ("torch", torch),
+        ("torch's CUDA", facts.torch_cuda),
+        ("torch is a CPU build", "yes" if facts.torch_cpu_build else None),
+        ("torch arch list", " ".join(facts.arch_list) or None),
+        ("CUDA available", facts.cuda_available),
+        ("toolkit (nvcc)", facts.detected_nvcc),
+        ("toolkit cannot target", facts.nvcc_rejects_arch),
+        ("cuDNN", facts.cudnn_runtime), ("Python", facts.python_version),
+        ("OS", facts.os), ("glibc", facts.glibc), ("glibc older than", facts.glibc_missing),
+        ("LD_LIBRARY_PATH", facts.ld_library_path), ("NVML error", facts.nvml_detail),
+        ("GPU count", facts.gpu_count),
+        ("nvidia-smi not found", "yes" if facts.nvidia_smi_missing else None),
+        ("builds CUDA code", "yes" if facts.builds_cuda_code else None),
+    ]
+    for name, value in pairs:
+        if value is not None:
+            found.append((name, str(value)))
+    for mention in facts.cuda_mentions:
+        role: FactName = {"driver": "driver's CUDA", "toolkit": "toolkit (nvcc)",
+                          "torch": "torch's CUDA", "unknown": "CUDA (role unclear)"}[
+            mention.role]  # type: ignore[assignment]
+        found.append((role, str(mention.version)))
+    for gpu in facts.gpus:
+        found.append(("GPU", gpu.name + (f" (sm {gpu.compute_capability})"
+                                         if gpu.compute_capability else "")))
+    for package in (*facts.installed, *facts.listed):
+        if package.name.lower() in ("torch", "torchvision", "torchaudio", "xformers"):
+            found.append(("package", f"{package.name} {package.version}"))
+    for path in facts.library_paths:
+        found.append(("library", path))
+    if facts.docker_run is not None:
+        run = facts.docker_run
+        flags = [flag for flag, on in (("--gpus", run.gpus), ("--runtime=nvidia",
+                                       run.nvidia_runtime), ("--ipc=host", run.ipc_host))
+                 if on]
+        if run.shm_size:
+            flags.append(f"--shm-size={run.shm_size}")
+        found.append(("docker run", " ".join(flags) or "no GPU flags"))
+    return found
+
+
+def is_empty(facts: LineFacts) -> bool:
+    return all(getattr(facts, f.name) == getattr(_EMPTY, f.name) for f in fields(LineFacts))
 
 
 Reader = Callable[[Sequence[str], int], "tuple[int, LineFacts] | None"]
 """Reads at `index`: (lines used, facts) or None when the line is not this kind."""
+
+
+_EMPTY = LineFacts()
 
 
 def read_lines(reader: Reader, lines: Sequence[str]) -> LineFacts | None:

@@ -46,6 +46,9 @@ from envcheck.versions import version_or_none
 
 _T = TypeVar("_T")
 
+# Lines where torch (or a tool importing it) printed its own version: measured.
+MEASURED_TORCH: tuple[SegmentKind, ...] = ("torch-repl", "torch-message", "banner")
+
 # The driver's user-space packages in Debian and Ubuntu (their version is the libcuda /
 # libnvidia-ml version that "Driver/library version mismatch" compares with the module).
 _DRIVER_DEBS = (
@@ -84,6 +87,9 @@ def installed_packages(evidence: LineEvidence) -> list[Package]:
     """What pip's log and `pip show` say is installed at the end of the paste."""
     installed: dict[str, Package] = {}
     for kind, facts in evidence.items:
+        if kind == "pip-grep":
+            for package in facts.listed:
+                installed[normalize_name(package.name)] = package
         if kind not in ("pip-log", "pip-show"):
             continue
         for package in facts.installed:
@@ -96,10 +102,24 @@ def installed_packages(evidence: LineEvidence) -> list[Package]:
 def merge_torch(torch: Torch, evidence: LineEvidence, *, from_collect_env: bool) -> Torch:
     if torch.status == "absent":
         return torch
-    measured_version = evidence.last(("torch-repl", "torch-message"), lambda f: f.torch_version)
+    measured_version = evidence.last(MEASURED_TORCH, lambda f: f.torch_version)
     if torch.status == "unknown" or (not from_collect_env and measured_version is not None):
         torch = _torch_from_lines(evidence, measured_version) or torch
-    return _with_measurements(torch, evidence)
+    return _with_prose_cuda(_with_measurements(torch, evidence), evidence)
+
+
+def _with_prose_cuda(torch: Torch, evidence: LineEvidence) -> Torch:
+    """"PyTorch 2.2.0 (compiled with CUDA 11.8)": torch's build, when nothing better says."""
+    if torch.status != "ok" or torch.version is None or "cuda" in torch.provenance:
+        return torch
+    cuda = evidence.last(("prose",), lambda f: next(
+        (m.version for m in reversed(f.cuda_mentions) if m.role == "torch"), None))
+    if cuda is None:
+        return torch
+    return replace(torch, cuda=cuda, provenance={**torch.provenance, "cuda": "derived"},
+                   detail=(torch.detail or "").replace(
+                       "; torch's CUDA build is not in the report", "")
+                   + "; its CUDA build as the text states it")
 
 
 def merge_python(python: PythonEnv, evidence: LineEvidence) -> PythonEnv:
@@ -110,7 +130,9 @@ def merge_python(python: PythonEnv, evidence: LineEvidence) -> PythonEnv:
                                                                           platform=platform)
     candidates: tuple[tuple[SegmentKind, Callable[[LineFacts], Version | None], str], ...] = (
         ("python-banner", lambda f: f.python_version, "the Python banner"),
+        ("banner", lambda f: f.python_version, "a tool's start-up banner"),
         ("issue-template", lambda f: f.python_version, "the issue template"),
+        ("prose", lambda f: f.python_version, "the text"),
     )
     for kind, get, what in candidates:
         version = evidence.last((kind,), get)
@@ -129,7 +151,8 @@ def merge_python(python: PythonEnv, evidence: LineEvidence) -> PythonEnv:
 
 
 def merge_system(system: System, evidence: LineEvidence) -> System:
-    os_name = system.os or evidence.last(("os-release", "issue-template"), lambda f: f.os)
+    os_name = system.os or evidence.last(("os-release", "issue-template"), lambda f: f.os) or (
+        evidence.last(("prose",), lambda f: f.os))
     glibc = system.glibc or evidence.last(("glibc-version",), lambda f: f.glibc)
     env = dict(system.env)
     ld_library_path = evidence.ld_library_path
@@ -148,11 +171,15 @@ def merge_driver(driver: Driver, evidence: LineEvidence) -> Driver:
                       version=driver.version or packaged,
                       cuda_driver_api=driver.cuda_driver_api,
                       kernel_module_version=driver.kernel_module_version or module)
-    api = evidence.last(("torch-message",), lambda f: f.cuda_driver_api)
-    if driver.status == "unknown" and (packaged or api):
+    api = evidence.last(("torch-message",), lambda f: f.cuda_driver_api) or evidence.last(
+        ("prose",), lambda f: next((m.version for m in reversed(f.cuda_mentions)
+                                    if m.role == "driver"), None))
+    written = evidence.last(("prose",), lambda f: f.driver_version)
+    if driver.status == "unknown" and (packaged or api or written):
         what = ("the driver's packages" if packaged else
+                "the driver version as the text states it" if written else
                 "torch's message 'The NVIDIA driver on your system is too old'")
-        driver = Driver(status="ok", source="report", version=packaged,
+        driver = Driver(status="ok", source="report", version=packaged or written,
                         detail=f"from the report: {what}")
     if driver.status != "ok":
         return driver
@@ -163,15 +190,27 @@ def merge_driver(driver: Driver, evidence: LineEvidence) -> Driver:
 def merge_gpus(gpus: tuple[Gpu, ...], evidence: LineEvidence) -> tuple[Gpu, ...]:
     merged = list(gpus)
     reported: list[ReportedGpu] = [
-        gpu for _, facts in evidence.items for gpu in facts.gpus]
+        gpu for kind, facts in evidence.items if kind != "prose" for gpu in facts.gpus]
+    count = None
+    if not merged and not reported:
+        # A GPU named in the text counts only where no tool output names one: "V100" in a
+        # sentence does not say which board nvidia-smi showed.
+        reported = [gpu for kind, facts in evidence.items if kind == "prose"
+                    for gpu in facts.gpus]
+        count = evidence.last(("prose",), lambda f: f.gpu_count)
+    names = {_gpu_key(gpu.name) for gpu in reported}
+    if count and len(names) == 1 and len(reported) < count:
+        # "2x A6000": as many GPUs as the count says, all of that model.
+        reported = [replace(reported[0], index=None)] * count
     for gpu in reported:
-        position = _matching_gpu(merged, gpu)
+        position = _matching_gpu(merged, gpu) if not count else None
         if position is None:
             taken = {g.index for g in merged}
             index = gpu.index if gpu.index is not None and gpu.index not in taken else (
                 max(taken, default=-1) + 1)
             merged.append(Gpu(index=index, name=gpu.name,
-                              compute_capability=gpu.compute_capability))
+                              compute_capability=gpu.compute_capability,
+                              memory_total_mib=gpu.memory_mib))
         elif merged[position].compute_capability is None and gpu.compute_capability:
             merged[position] = replace(merged[position],
                                        compute_capability=gpu.compute_capability)
@@ -180,13 +219,18 @@ def merge_gpus(gpus: tuple[Gpu, ...], evidence: LineEvidence) -> tuple[Gpu, ...]
 
 def merge_toolkits(toolkits: tuple[Toolkit, ...], evidence: LineEvidence) -> tuple[Toolkit, ...]:
     detected = evidence.last(("torch-message",), lambda f: f.detected_nvcc)
+    what = ("the CUDA version torch.utils.cpp_extension detected (the nvcc of CUDA_HOME or "
+            "PATH; path not given)")
+    if detected is None and not toolkits:
+        detected = evidence.last(("build-output", "prose"), lambda f: f.detected_nvcc or next(
+            (m.version for m in reversed(f.cuda_mentions) if m.role == "toolkit"), None))
+        what = "the toolkit as a path, a build log or the text names it (path not given)"
     if detected is None or any(t.nvcc_version is not None and t.nvcc_version.release[:2]
                                == detected.release[:2] for t in toolkits):
         return toolkits
     return (*toolkits, Toolkit(
         path="", nvcc_version=detected,
-        detail="from the report: the CUDA version torch.utils.cpp_extension detected "
-               "(the nvcc of CUDA_HOME or PATH; path not given)"))
+        detail=f"from the report: {what}"))
 
 
 def merge_libraries(libraries: tuple[CudaLibrary, ...], evidence: LineEvidence,
@@ -257,7 +301,9 @@ def _torch_from_lines(evidence: LineEvidence, measured: Version | None) -> Torch
         ("a wheel file name", lambda: _last_wheel_version(evidence)),
         ("an install command", lambda: _requested_version(evidence)),
         ("a build label in the text", lambda: evidence.last(
-            ("torch-mention", "issue-template"), lambda f: f.torch_mention)),
+            ("torch-mention", "issue-template", "prose"), lambda f: f.torch_mention)),
+        ("the version as the text states it", lambda: evidence.last(
+            ("prose",), lambda f: f.torch_prose)),
     )
     for what, get in candidates:
         version = get()
@@ -289,7 +335,7 @@ def _torch_from_version(version: Version, provenance: Provenance, what: str) -> 
 
 
 def _with_measurements(torch: Torch, evidence: LineEvidence) -> Torch:
-    kinds: tuple[SegmentKind, ...] = ("torch-repl", "torch-message")
+    kinds: tuple[SegmentKind, ...] = (*MEASURED_TORCH, "build-output")
     cuda = evidence.last(kinds, lambda f: f.torch_cuda)
     cpu_build = any(evidence.values(kinds, lambda f: f.torch_cpu_build or None))
     arch_list = evidence.last(kinds, lambda f: f.arch_list or None)

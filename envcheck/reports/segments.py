@@ -32,6 +32,7 @@ line, inside blocks too; each reader of LINE_READERS says which lines it uses.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, get_args
@@ -46,6 +47,12 @@ from envcheck.reports.install_logs import (
 )
 from envcheck.reports.line_facts import Reader
 from envcheck.reports.package_lists import normalize_name, parse_requirement_line
+from envcheck.reports.prose_facts import (
+    read_banner,
+    read_build_output,
+    read_pip_grep,
+    read_prose_versions,
+)
 from envcheck.reports.shell_output import (
     read_glibc_version,
     read_issue_template,
@@ -89,6 +96,10 @@ SegmentKind = Literal[
     "pip-show",
     "debian-packages",
     "torch-mention",
+    "banner",
+    "pip-grep",
+    "build-output",
+    "prose",
     # A message from envcheck's error-signature table (envcheck.reports.build).
     "error-message",
 ]
@@ -114,7 +125,93 @@ LINE_READERS: tuple[tuple[SegmentKind, Reader], ...] = (
     ("pip-show", read_pip_show),
     ("debian-packages", read_debian_packages),
     ("torch-mention", read_torch_mention),
+    ("banner", read_banner),
+    ("pip-grep", read_pip_grep),
+    ("build-output", read_build_output),
+    ("prose", read_prose_versions),
 )
+
+# Words (lower case) without which a reader cannot match a line: the paste is searched for
+# them once, and each reader runs only on the lines that hold one of its words. A 5 MB paste
+# has ~100,000 lines; running every reader on every line would take seconds.
+_GPU_WORDS = ("rtx", "gtx", "tesla", "quadro", "titan", "geforce", "nvidia", "gpu", "card",
+              "显卡", "a100", "h100", "h200", "h20", "b200", "v100", "p100", "p40", "k80", "k40",
+              "m40", "t4", "a10", "a30", "a40", "l4", "l40", "a6000", "a5000", "a4000", "mx")
+LINE_TRIGGERS: dict[SegmentKind, tuple[str, ...]] = {
+    "torch-message": ("capability", "too old", "detected cuda", "compiled with cuda",
+                      "cudnn version"),
+    "torch-repl": ("__version__", "version.cuda", "is_available"),
+    "python-banner": ("python ",),
+    "glibc-version": ("ldd (",),
+    "os-release": ("release", "description:"),
+    "ld-library-path": ("ld_library_path",),
+    "proc-driver-version": ("nvrm version:",),
+    "nvml-error": ("failed to initialize nvml",),
+    "loader-error": (".so",),
+    "nccl-tests": ("pid",),
+    "python-path": ("/lib/python",),
+    "issue-template": ("pytorch version", "python version", "- os", "-os", "* os", "*os"),
+    "pip-command": ("pip",),
+    "pip-log": ("successfully", "found existing installation", "requirement already"),
+    "wheel-file": (".whl",),
+    "pip-show": ("name:",),
+    "debian-packages": ("nvidia", "cudnn", "nccl", "cuda"),
+    "torch-mention": ("torch",),
+    "banner": ("torch",),
+    "pip-grep": ("torch", "xformers", "triton"),
+    "build-output": ("cuda", "glibc_", "architecture", "not compiled", "nvcc", "build_ext",
+                     "ptxas", ".cu.o", "building wheel for", "docker", "podman", "nerdctl",
+                     "nvidia-smi"),
+    "prose": ("driver", "cuda", "nvcc", "cudnn", "torch", "python", "py3", "py2", "驱动",
+              "ドライバ", "драйвер", "ubuntu", "debian", "centos", "rocky", "alma", "rhel",
+              "fedora", "suse", "arch linux", "manjaro", "mint", "pop!", "windows", "wsl",
+              "macos", *_GPU_WORDS),
+}
+
+
+def _candidate_lines(lines: list[str]) -> dict[SegmentKind, set[int]]:
+    """For each reader with triggers, the indexes of the lines holding one of them."""
+    text = "\n".join(lines).lower()
+    if len(text) != sum(len(line) + 1 for line in lines) - 1:
+        # lower() changed the length (a few non-ASCII letters do): search line by line.
+        return {kind: {i for i, line in enumerate(lines)
+                       if any(word in line.lower() for word in words)}
+                for kind, words in LINE_TRIGGERS.items()}
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    found: dict[str, set[int]] = {}
+    for word in _COVERING:
+        hits: set[int] = set()
+        position = text.find(word)
+        while position != -1:
+            number = bisect_right(starts, position) - 1
+            hits.add(number)
+            # the rest of this line cannot add anything: go to the next one
+            following = starts[number + 1] if number + 1 < len(starts) else len(text)
+            position = text.find(word, max(following, position + 1))
+        found[word] = hits
+    return {kind: set().union(*(found[_COVER[word]] for word in words))
+            for kind, words in LINE_TRIGGERS.items()}
+
+
+def _covering_words() -> tuple[tuple[str, ...], dict[str, str]]:
+    """The trigger words to search for, and for each word the shortest searched one it holds:
+    a line with "nvidia-smi" is a line with "nvidia", and a candidate may be a superset."""
+    words = sorted({word for words in LINE_TRIGGERS.values() for word in words}, key=len)
+    covering: list[str] = []
+    cover: dict[str, str] = {}
+    for word in words:
+        shorter = next((c for c in covering if c in word), None)
+        if shorter is None:
+            covering.append(word)
+            shorter = word
+        cover[word] = shorter
+    return tuple(covering), cover
+
+
+_COVERING, _COVER = _covering_words()
+
 
 # Every key collect_env has printed since torch 1.0 (older ones first); "Version of relevant
 # libraries" is a hand-edited spelling seen in pasted reports.
@@ -215,8 +312,10 @@ def clean_lines(text: str) -> tuple[list[str], list[bool]]:
     lines: list[str] = []
     fences: list[bool] = []
     for raw in text.split("\n"):
-        line = _QUOTE.sub("", raw.replace("\r", "").rstrip())
-        is_fence = bool(_FENCE.match(line))
+        line = raw.rstrip()
+        if ">" in line[:12]:
+            line = _QUOTE.sub("", line)
+        is_fence = ("`" in line or "~" in line) and bool(_FENCE.match(line))
         lines.append("" if is_fence else line)
         fences.append(is_fence)
     return lines, fences
@@ -227,18 +326,35 @@ def split_report(text: str) -> list[Segment]:
     (which may lie inside a block)."""
     lines, fences = clean_lines(text)
     scanner = _Scanner(_Lines(lines, fences))
-    return scanner.run() + find_line_facts(lines)
+    blocks = scanner.run()
+    in_blocks = frozenset(index for segment in blocks
+                          for index in range(segment.first_line - 1,
+                                             segment.first_line - 1 + len(segment.lines)))
+    return blocks + find_line_facts(lines, in_blocks=in_blocks)
 
 
-def find_line_facts(lines: list[str]) -> list[Segment]:
-    """Every line (or short run of lines) one of LINE_READERS recognises, in order."""
+# Readers of what people write: a block's own lines (collect_env's "PyTorch version: ...",
+# a pip list's rows) are read by the block's parser, which knows what they mean.
+_OUTSIDE_BLOCKS: frozenset[SegmentKind] = frozenset({"prose", "pip-grep"})
+
+
+def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
+                    ) -> list[Segment]:
+    """Every line (or short run of lines) one of LINE_READERS recognises, in order.
+    `in_blocks`: indexes of lines that belong to a block (prose is not read there)."""
     found: list[Segment] = []
     resume = dict.fromkeys((kind for kind, _ in LINE_READERS), 0)
-    for index, line in enumerate(lines):
+    candidates = _candidate_lines(lines)
+    per_line: dict[int, list[tuple[SegmentKind, Reader]]] = {}
+    for kind, reader in LINE_READERS:  # in LINE_READERS order within a line
+        for index in candidates[kind]:
+            per_line.setdefault(index, []).append((kind, reader))
+    for index in sorted(per_line):
+        line = lines[index]
         if not line.strip() or len(line) > 20_000:
             continue
-        for kind, reader in LINE_READERS:
-            if index < resume[kind]:
+        for kind, reader in per_line[index]:
+            if index < resume[kind] or (kind in _OUTSIDE_BLOCKS and index in in_blocks):
                 continue
             read = reader(lines, index)
             if read is None:

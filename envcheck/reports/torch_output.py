@@ -44,7 +44,7 @@ _OLD_GPU = re.compile(
     r"(?P<major>\d{1,2})\.(?P<minor>\d{1,2})"
 )
 _DRIVER_API = re.compile(
-    r"The NVIDIA driver on your system is too old \(found version (?P<api>\d{4,6})\)"
+    r"The NVIDIA driver on your system is too old ?\(found version (?P<api>\d{4,6})\)"
 )
 _CPP_EXTENSION = re.compile(
     r"The detected CUDA version \((?P<nvcc>\d{1,3}\.\d{1,3})\) mismatches the version that was "

@@ -26,3 +26,119 @@ class Rule:
     knows: Callable[[Snapshot], bool]
     needs: str
     """The facts it needs, as a phrase: "the driver version and torch's CUDA build"."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FactNeed:
+    """One fact a rule needs, and how to tell whether the Snapshot has it."""
+
+    phrase: str
+    present: Callable[[Snapshot], bool]
+
+
+def _torch_version(snapshot: Snapshot) -> bool:
+    return snapshot.torch.status == "ok" and snapshot.torch.version is not None
+
+
+def _torch_cuda_build(snapshot: Snapshot) -> bool:
+    # None without provenance is "not said", not a CPU build (envcheck.reports.build).
+    return snapshot.torch.status == "ok" and "cuda" in snapshot.torch.provenance
+
+
+def _torch_release(snapshot: Snapshot) -> bool:
+    from envcheck.rules.facts import torch_build
+
+    build = torch_build(snapshot)
+    return build is not None and build.release is not None
+
+
+def _gpu_capabilities(snapshot: Snapshot) -> bool:
+    from envcheck.rules.facts import gpu_capability
+
+    return bool(snapshot.gpus) and all(gpu_capability(g) for g in snapshot.gpus)
+
+
+def _arch_list(snapshot: Snapshot) -> bool:
+    from envcheck.rules.facts import torch_build
+
+    torch = snapshot.torch
+    if torch.status == "ok" and torch.arch_list:
+        return True
+    build = torch_build(snapshot)
+    return (build is not None and _torch_cuda_build(snapshot)
+            and (build.cuda is None or bool(build.arch_list)))
+
+
+def _driver_version(snapshot: Snapshot) -> bool:
+    driver = snapshot.driver
+    return driver.status == "ok" and (driver.version is not None
+                                      or driver.cuda_driver_api is not None)
+
+
+def _driver_state(snapshot: Snapshot) -> bool:
+    """A tool's answer about the driver; a version written in a report's text says nothing
+    about whether the driver loads (envcheck.reports.line_merge marks it "from the report")."""
+    driver = snapshot.driver
+    if driver.status == "unknown":
+        return False
+    return not (snapshot.source == "report" and driver.status == "ok"
+                and (driver.detail or "").startswith("from the report:"))
+
+
+def _has_gpu_fact(snapshot: Snapshot) -> bool:
+    return bool(snapshot.gpus) or snapshot.driver.status in ("ok", "absent")
+
+
+_TORCH = FactNeed(phrase="the torch version", present=_torch_version)
+_TORCH_CUDA = FactNeed(phrase="torch's CUDA build", present=_torch_cuda_build)
+_RELEASE = FactNeed(phrase="a torch release envcheck's tables know", present=_torch_release)
+
+FACTS_NEEDED: dict[str, tuple[FactNeed, ...]] = {
+    "driver-loaded": (FactNeed(phrase="the NVIDIA driver's state (nvidia-smi's output)",
+                               present=_driver_state),),
+    "driver-new-enough": (FactNeed(phrase="the driver version", present=_driver_version),
+                          _TORCH, _TORCH_CUDA),
+    "container-sees-gpu": (
+        FactNeed(phrase="whether it ran in a container",
+                 present=lambda s: s.system.in_container is not None),
+        FactNeed(phrase="the container's NVIDIA devices",
+                 present=lambda s: s.system.in_container is False
+                 or s.system.nvidia_devices is not None)),
+    "torch-has-cuda": (_TORCH, _TORCH_CUDA,
+                       FactNeed(phrase="whether the machine has an NVIDIA GPU",
+                                present=_has_gpu_fact)),
+    "gpu-arch-in-build": (FactNeed(phrase="each GPU's compute capability",
+                                   present=_gpu_capabilities),
+                          FactNeed(phrase="torch's arch list", present=_arch_list)),
+    "companions-paired": (_TORCH, _RELEASE,
+                          FactNeed(phrase="the installed torchvision/torchaudio",
+                                   present=lambda s: any(
+                                       p.name.lower() in ("torchvision", "torchaudio")
+                                       for p in s.packages))),
+    "cudnn-matches": (_TORCH, _TORCH_CUDA,
+                      FactNeed(phrase="the cuDNN torch loads",
+                               present=lambda s: s.torch.cudnn is not None
+                               or any(lib.name.startswith("cudnn")
+                                      for lib in s.cuda_libraries))),
+    "python-supported": (FactNeed(phrase="the Python version",
+                                  present=lambda s: s.python.version is not None),
+                         _TORCH, _RELEASE),
+    "glibc-new-enough": (FactNeed(phrase="the glibc version",
+                                  present=lambda s: s.system.glibc is not None),
+                         _TORCH, _RELEASE),
+    "toolkit-matches-torch": (FactNeed(phrase="the CUDA toolkit (nvcc)",
+                                       present=lambda s: bool(s.toolkits)),
+                              _TORCH, _TORCH_CUDA),
+}
+
+
+def missing_facts(rule: Rule, snapshot: Snapshot) -> tuple[str, ...]:
+    """The facts `rule` needs that the Snapshot lacks, by name; () when it can decide.
+
+    The rule's own `knows` is asked too: a rule that says it cannot decide, with every
+    listed fact present, is missing what its `needs` phrase names."""
+    needs = FACTS_NEEDED.get(rule.id)
+    missing = tuple(need.phrase for need in needs or () if not need.present(snapshot))
+    if missing:
+        return missing
+    return () if rule.knows(snapshot) else (rule.needs,)

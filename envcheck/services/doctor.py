@@ -9,14 +9,23 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from envcheck.diagnosis import CauseAssessment, assess_error
+from envcheck.diagnosis import (
+    CauseAssessment,
+    assess_error,
+    decided_by_every_reading,
+    message_findings,
+    outcomes,
+)
 from envcheck.drift import InstalledDistribution, compare, pip_command, summarize, sync_command
 from envcheck.findings import Finding, sort_findings
 from envcheck.fit import FitRequest, estimate, fit_findings
+from envcheck.knowledge.signatures import match_error
 from envcheck.lockfile import LockfileError, parse_lockfile
 from envcheck.lockfile_model import Lockfile
 from envcheck.plan import PlannedBuild, apply_plan
 from envcheck.project import ProjectError, load_project
+from envcheck.reports.build import ReadFact, ReportSnapshot, snapshot_from_report
+from envcheck.reports.prose_facts import shows_cuda_build
 from envcheck.rules import run_rules
 from envcheck.rules.context import Thresholds
 from envcheck.services.lock import LOCK_DIR
@@ -41,6 +50,8 @@ class DoctorRequest:
     """What choosing the lock had to say (several targets fit, an unreadable lockfile)."""
     fit: FitRequest | None = None
     """A planned run (`--fit`): a `memory` finding when it fits on no visible GPU."""
+    report: ReportSnapshot | None = None
+    """The pasted report the Snapshot came from: its other readings and what it read."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +71,10 @@ class DoctorResult:
     causes: tuple[CauseAssessment, ...] = ()
     plan: PlannedBuild | None = None
     missing: tuple[str, ...] = ()
+    read: tuple[ReadFact, ...] = ()
+    """What the pasted report said, with the line of each fact."""
+    consistent: bool = False
+    """An error was judged, and the environment's facts raise no error: it looks consistent."""
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -68,11 +83,46 @@ class DoctorResult:
         return self.count("error") > 0 or (strict and self.count("warning") > 0)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ReportReading:
+    report: ReportSnapshot
+    error_text: str | None
+    """The text to judge as the error: --error's, else the report's own when it holds a
+    known error message (a traceback pasted into the report counts)."""
+    builds_cuda_code: bool
+
+
+def read_report(text: str, error_text: str | None, *, taken_at: str,
+                envcheck_version: str) -> ReportReading:
+    """A pasted report and the error seen with it, read together: the error output belongs
+    to the same machine, and torch's messages in it carry facts."""
+    combined = f"{text}\n{error_text}" if error_text else text
+    report = snapshot_from_report(combined, taken_at=taken_at,
+                                  envcheck_version=envcheck_version)
+    judged = error_text if error_text else (text if match_error(text) else None)
+    return ReportReading(report=report, error_text=judged,
+                         builds_cuda_code=report.builds_cuda_code
+                         or bool(error_text and shows_cuda_build(error_text)))
+
+
 def run_doctor(request: DoctorRequest) -> DoctorResult:
     snapshot = request.snapshot
     if request.plan is not None:
         snapshot = apply_plan(snapshot, request.plan)
-    findings = run_rules(snapshot, request.thresholds)
+    report = request.report
+    thresholds = request.thresholds
+    if (report is not None and report.builds_cuda_code) or (
+            request.error_text and shows_cuda_build(request.error_text)):
+        # The toolkit's CUDA matters only to code being compiled (envcheck.rules.stack_rules).
+        thresholds = replace(thresholds, builds_cuda_code=True)
+    findings = run_rules(snapshot, thresholds)
+    results = outcomes(report.readings, lambda s: run_rules(s, thresholds)) if report else ()
+    decided = decided_by_every_reading(results, findings)
+    if request.error_text:
+        decided += message_findings(request.error_text, snapshot, (*findings, *decided),
+                                    results)
+    if decided:
+        findings = sort_findings([*findings, *decided])
     # Drift is about what is installed, so the Snapshot as measured, not as planned.
     lock_findings = [*request.lock_findings, *lock_drift_findings(request)]
     fit_results = (fit_findings(estimate(request.fit), snapshot.gpus)
@@ -80,10 +130,13 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
     if lock_findings or fit_results:
         findings = sort_findings([*findings, *lock_findings,
                                   *(replace(f, rule="fit") for f in fit_results)])
-    causes = (assess_error(request.error_text, snapshot, findings)
+    causes = (assess_error(request.error_text, snapshot, findings, results)
               if request.error_text else ())
+    consistent = bool(causes) and not any(f.severity == "error" for f in findings) and not any(
+        c.verdict == "likely" for c in causes)
     return DoctorResult(snapshot=snapshot, findings=findings, causes=causes,
-                        plan=request.plan, missing=request.missing)
+                        plan=request.plan, missing=request.missing,
+                        read=report.read if report else (), consistent=consistent)
 
 
 # --- the lock the environment should match -------------------------------------------------

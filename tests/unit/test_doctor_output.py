@@ -54,7 +54,8 @@ def test_json_document() -> None:
         "category": "cpu_only_wheel", "verdict": "confirmed",
         "reason": document["findings"][0]["summary"],
         "signatures": document["causes"][0]["signatures"],
-        "finding_ids": ["cpu-only-torch-on-gpu-machine"]}
+        "finding_ids": ["cpu-only-torch-on-gpu-machine"], "missing": [], "assumption": None}
+    assert document["read_from_report"] == []
     assert document["snapshot"]["schema"] == "envcheck.snapshot/1"
 
 

@@ -229,7 +229,7 @@ def test_line_facts_are_found_inside_blocks() -> None:
              "current PyTorch installation.",
              "The current PyTorch install supports CUDA capabilities sm_50 sm_90.",
              "PyTorch version: 2.6.0+cu126"]
-    kinds = [segment.kind for segment in find_line_facts(lines)]
+    kinds = [segment.kind for segment in find_line_facts(lines, in_blocks=frozenset({4}))]
     assert kinds == ["torch-message"]
     assert {s.kind for s in split_report("\n".join(lines))} >= {"collect_env", "torch-message"}
 
@@ -284,9 +284,11 @@ def test_ptx_only_coverage_is_a_warning() -> None:
     assert "gpu-arch-not-in-torch-build" not in findings
     causes = assess_error("no kernel image is available for execution on the device", snapshot,
                           run_rules(snapshot))
-    # A warning makes the cause possible, not confirmed, and never ruled out.
+    # The warning is the risk the message's first cause names: likely (stated), never
+    # confirmed, never ruled out.
     assert causes[0].category == "arch_not_in_wheel"
-    assert causes[0].verdict == "possible"
+    assert causes[0].verdict == "likely"
+    assert causes[0].assumption == "the error is the one this risk leads to"
 
 
 def test_a_report_without_torchvision_cannot_rule_out_the_pairing() -> None:

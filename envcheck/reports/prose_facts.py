@@ -1,0 +1,355 @@
+"""Facts people write in prose, bullet lists and issue templates, and the banners tools print.
+
+Most pastes are fragments ("Driver: 545.29.06", "- **PyTorch:** 2.2 + cu121", "Tesla V100,
+cuda11.4", "显卡驱动 535.104.05", full-width colons and commas too), not a tool's output. A
+maintainer reads them all; so does this module, with these limits:
+
+- a version counts only right after the name it belongs to ("torch:2.0.1", "pytorch1.8",
+  "CUDA 版本 11.7"), with at most a few words between that are not another name;
+- "CUDA X.Y" alone is ambiguous (the driver's newest CUDA, the toolkit, torch's build): the
+  words on the same line decide (nvcc, toolkit, CUDA_HOME -> the toolkit; "compiled with",
+  torch -> torch's build; driver, nvidia-smi -> the driver); otherwise it is kept as
+  "unknown" and the doctor tries each reading (envcheck.diagnosis);
+- a GPU name counts only when the GPU table knows it (envcheck.knowledge.cuda_tables.find_gpu),
+  tried as written and with the brand words people leave out ("3090" -> "RTX 3090");
+- banners: Ultralytics' "torch-2.0.1+cu118 CUDA:0 (Tesla T4, 15102MiB)", `transformers-cli
+  env`'s "- PyTorch version (GPU?): 2.1.0+cu121 (True)", toolkit paths ("/usr/local/cuda-11.7/
+  bin/nvcc", "CUDA_HOME=/usr/local/cuda-12.1", CMake's "The CUDA compiler identification is
+  NVIDIA 12.1.105"), `docker run` flags, the `pip list | grep torch` line "torch  2.14.1";
+- messages: "GLIBC_2.28' not found", nvcc's "Unsupported gpu architecture 'compute_120'",
+  "Torch not compiled with CUDA enabled" (a CPU build), torch's "compiled with CUDA 11.8",
+  and the lines that show CUDA code being built (nvcc, cpp_extension, build_ext, CMake's CUDA
+  language).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cache
+
+from packaging.version import Version
+
+from envcheck.knowledge.cuda_tables import find_gpu
+from envcheck.reports.line_facts import CudaMention, CudaRole, DockerRun, LineFacts, ReportedGpu
+from envcheck.snapshot import DriverVersion
+from envcheck.versions import version_or_none
+
+# Names whose version follows them. Driver words in the languages seen in reports.
+_NAMES = r"nvidia[\s_-]*driver|driver|驱动|ドライバ|драйвер|cuda|nvcc|cudnn|pytorch|torch|python|py"
+_NAME = re.compile(
+    r"(?<![A-Za-z0-9_./-])(?P<name>" + _NAMES + r")(?![A-Za-z])"
+    # Looked ahead, not consumed: in "torch and cuda 11.8" the gap " and cuda " is refused
+    # (not a plain gap, see _plain_gap) and "cuda" still gets its own match.
+    r"(?=(?P<gap>[^\d\n]{0,24}?)"
+    r"(?P<version>v?\d{1,3}(?:\.\d{1,4}){0,3})(?![\d])"
+    r"(?P<label>\+(?:cu\d{2,3}|cpu|rocm\d{1,2}(?:\.\d{1,2}){0,2})|\s?\+\s?cu\d{2,3}|"
+    r"\s\(cu\d{2,3}\))?)",
+    re.IGNORECASE,
+)
+_VERSION_CUE = re.compile(r"driver|cuda|nvcc|cudnn|torch|python|py\d|驱动|ドライバ|драйвер")
+_OS_CUE = re.compile(r"ubuntu|debian|centos|rocky|alma|rhel|fedora|suse|arch|manjaro|mint|"
+                     r"pop!|windows|wsl|macos")
+_GPU_HINT = re.compile(r"rtx|gtx|tesla|quadro|titan|geforce|\b(?:[ahlvtpkb]\d|mx\d|\d{4})",
+                       re.IGNORECASE)
+# Words between a name and its number that make the number something else ("torch has 3
+# issues", "python -m pip"): a gap is punctuation, markup and a few known words.
+_GAP_WORDS = frozenset({
+    "version", "versions", "ver", "v", "is", "=", "==", "-", "release", "runtime", "toolkit",
+    "compilation", "tools", "installed", "build", "built", "driver", "gpu", "of", "with",
+    "版本", "版", "バージョン", "версия", "version:", "api",
+})
+_GAP_PUNCT = re.compile(r"[\s:\uff1a=,\uff0c*`'\"|()\uff08\uff09\[\]<>_~-]+")
+_TOOLKIT_WORDS = re.compile(
+    r"nvcc|toolkit|cuda_home|cuda_path|/usr/local/cuda|system cuda|cuda compilation|"
+    r"cudatoolkit|installed cuda|cuda installed|cuda-toolkit|local cuda", re.IGNORECASE)
+_TORCH_WORDS = re.compile(r"compiled with|built with|torch|pytorch|\+cu\d", re.IGNORECASE)
+_DRIVER_WORDS = re.compile(r"driver|nvidia-smi|驱动|ドライバ|драйвер", re.IGNORECASE)
+_OS = re.compile(
+    r"(?<![\w.])(?P<os>(?:Ubuntu|Debian|CentOS|Rocky(?: Linux)?|AlmaLinux|RHEL|Fedora|"
+    r"openSUSE|Arch Linux|Manjaro|Linux Mint|Pop!_OS)\s?\d{1,2}(?:\.\d{1,2}){0,2}(?:\s?LTS)?|"
+    r"Windows\s?(?:10|11|Server\s?20\d\d)|WSL\s?2?|macOS\s?\d{1,2}(?:\.\d{1,2})?)(?![\w.])",
+    re.IGNORECASE,
+)
+_GPU_CANDIDATE = re.compile(
+    r"(?<![\w.])(?:(?P<count>\d{1,2})\s?[x\u00d7*]\s?)?"
+    r"(?P<name>(?:NVIDIA\s)?(?:GeForce\s)?(?:Tesla\s|Quadro\s|TITAN\s)?"
+    r"(?:(?:RTX|GTX|GT|MX)\s?(?:A|PRO\s)?\d{3,4}|[AHLVTPKB]\d{1,4}[GS]?|RTX\s?A\d{4}|"
+    r"RTX\s?PRO\s?\d{4}|\d{4})"
+    r"(?:\s?(?:Ti|SUPER|Laptop(?:\sGPU)?|Mobile|D|\d{2}GB|SXM\d?|PCIe))*)"
+    r"(?:\s?[x\u00d7*]\s?(?P<count_after>\d{1,2}))?(?![\w.])",
+)
+_BARE_NUMBER = re.compile(r"^\d{4}$")
+_GPU_CUE = re.compile(r"gpu|card|显卡|グラフィック|видеокарт|rtx|gtx|geforce|nvidia|"
+                      r"\d\s?[x\u00d7*]\s?",
+                      re.IGNORECASE)
+_ULTRALYTICS = re.compile(
+    r"(?:Ultralytics|YOLO)\S*\s.{0,40}?(?:Python-(?P<python>\d\.\d{1,2}\.\d{1,3})\s)?"
+    r"torch[- ](?P<torch>\d{1,2}\.\d{1,3}(?:\.\d{1,3})?(?:\+\w{1,12})?)\s+"
+    r"(?:CUDA:(?P<index>\d{1,2})\s\((?P<gpu>[^,()]{2,60}),\s?(?P<mib>\d{3,7})MiB\)|(?P<cpu>CPU))"
+)
+_TRANSFORMERS_ENV = re.compile(
+    r"^\s*[-*]\s*PyTorch version \(GPU\?\):\s*(?P<torch>\d{1,2}\.\d{1,3}(?:\.\d{1,3})?"
+    r"(?:\+\w{1,12})?)\s*\((?P<gpu>True|False)\)"
+)
+_PIP_GREP = re.compile(
+    r"^\s*(?P<name>torch|torchvision|torchaudio|xformers|triton)\s{2,}(?P<version>\d{1,2}\.\d{1,3}"
+    r"(?:\.\d{1,3})?(?:\+\w{1,12})?)\s*$"
+)
+_TOOLKIT_PATH = re.compile(
+    r"(?:CUDA_HOME|CUDA_PATH|CUDA_TOOLKIT_ROOT_DIR|CUDACXX)\s*[=:]\s*[\"']?[^\s\"']*?cuda-"
+    r"(?P<env>\d{1,2}\.\d)\b|/cuda-(?P<path>\d{1,2}\.\d)/bin/nvcc\b|"
+    r"CUDA\\v(?P<windows>\d{1,2}\.\d)\\bin\\nvcc|"
+    r"The CUDA compiler identification is NVIDIA (?P<cmake>\d{1,2}\.\d{1,2})\.\d|"
+    r"Found CUDA: \S+ \(found (?:suitable )?version \"(?P<found>\d{1,2}\.\d{1,2})"
+)
+_GLIBC_MISSING = re.compile(r"GLIBC_(?P<glibc>2\.\d{1,2})['`]? not found")
+_NVCC_ARCH = re.compile(r"Unsupported gpu architecture '(?P<arch>compute_\d{2,3}[a-z]?)'")
+_NOT_COMPILED = re.compile(r"Torch not compiled with CUDA enabled")
+_COMPILED_WITH = re.compile(
+    r"(?:PyTorch|torch) (?:was |is )?(?:compiled|built) with CUDA (?P<cuda>\d{1,2}\.\d{1,2})\b",
+    re.IGNORECASE)
+_BUILDS_CUDA = re.compile(
+    r"\bnvcc\b[^\n]{0,200}?\s-(?:c|gencode|arch|o)\b|/bin/nvcc['\"]? failed|nvcc fatal|"
+    r"nvcc error|torch\.utils\.cpp_extension|cpp_extension\.py|CUDAExtension|\bbuild_ext\b|"
+    r"Building CUDA object|enable_language\(CUDA\)|LANGUAGES[^\n]{0,30}\bCUDA\b|"
+    r"CMAKE_CUDA_(?:COMPILER|ARCHITECTURES)|The CUDA compiler identification|"
+    r"Unsupported gpu architecture|ptxas|\.cu\.o\b|TORCH_CUDA_ARCH_LIST|"
+    r"Building wheel for (?:flash[-_]attn|apex|xformers|mmcv|bitsandbytes|deepspeed|vllm|"
+    r"detectron2|causal[-_]conv1d|mamba[-_]ssm|auto[-_]gptq|exllama\w*|pytorch3d|"
+    r"torch[-_]scatter|torch[-_]sparse|spconv|nvdiffrast|tiny[-_]cuda[-_]nn|gsplat)",
+    re.IGNORECASE,
+)
+_DOCKER_RUN = re.compile(
+    r"(?:^|[\s$#>`])(?:sudo\s+)?(?:docker|podman|nerdctl)\s+run\s(?P<args>.*)$")
+_SHM = re.compile(r"--shm-size[= ](?P<size>\d{1,6}[kmgKMG]?[bB]?)")
+_SMI_NOT_FOUND = re.compile(r"nvidia-smi: (?:command )?not found|'nvidia-smi' is not recognized")
+def read_prose_versions(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
+    """Versions written after their names, OS names and GPU names, in any sentence."""
+    line = lines[index]
+    if len(line) > 2_000:
+        return None
+    lower = line.lower()
+    facts = _versions(line) if _VERSION_CUE.search(lower) else LineFacts()
+    os_name = None
+    if _OS_CUE.search(lower) and (os_match := _OS.search(line)):
+        os_name = " ".join(os_match.group("os").split())
+    gpus, count = _gpus(line) if _GPU_HINT.search(line) else ((), None)
+    if os_name is None and not gpus and facts == LineFacts():
+        return None
+    return 1, LineFacts(
+        driver_version=facts.driver_version, driver_branch=facts.driver_branch,
+        cuda_mentions=facts.cuda_mentions, torch_prose=facts.torch_prose,
+        torch_mention=facts.torch_mention, python_version=facts.python_version,
+        detected_nvcc=facts.detected_nvcc, os=os_name, gpus=gpus, gpu_count=count)
+
+
+def read_banner(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
+    """Start-up banners that print torch.__version__ and the device (measured by the tool)."""
+    line = lines[index]
+    if "torch" not in line and "PyTorch" not in line:
+        return None
+    if match := _ULTRALYTICS.search(line):
+        torch = _version(match.group("torch"))
+        gpus: tuple[ReportedGpu, ...] = ()
+        if match.group("gpu"):
+            gpus = (ReportedGpu(index=int(match.group("index")), name=match.group("gpu").strip(),
+                                memory_mib=int(match.group("mib"))),)
+        return 1, LineFacts(torch_version=torch, python_version=_version(match.group("python")),
+                            gpus=gpus, cuda_available=True if gpus else None)
+    if match := _TRANSFORMERS_ENV.match(line):
+        return 1, LineFacts(torch_version=_version(match.group("torch")),
+                            cuda_available=match.group("gpu") == "True")
+    return None
+
+
+def read_pip_grep(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
+    """`pip list | grep torch` without its header: "torch   2.14.1"."""
+    match = _PIP_GREP.match(lines[index])
+    if match is None:
+        return None
+    from envcheck.snapshot import Package
+
+    return 1, LineFacts(listed=(Package(name=match.group("name"),
+                                        version=match.group("version")),))
+
+
+def read_build_output(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
+    """Toolkit paths, CMake's CUDA lines, loader and nvcc messages, and CUDA code being built."""
+    line = lines[index]
+    if len(line) > 5_000:
+        return None
+    toolkit: Version | None = None
+    if ("cuda" in line or "CUDA" in line) and (path := _TOOLKIT_PATH.search(line)):
+        toolkit = _version(next(g for g in path.groups() if g))
+    glibc = _GLIBC_MISSING.search(line) if "GLIBC_" in line else None
+    arch = _NVCC_ARCH.search(line) if "architecture" in line else None
+    cpu_build = "not compiled" in line and _NOT_COMPILED.search(line) is not None
+    compiled = _COMPILED_WITH.search(line) if "with CUDA" in line else None
+    builds = _BUILDS_CUDA.search(line) is not None
+    docker = _docker(line) if " run" in line else None
+    smi_missing = "nvidia-smi" in line and _SMI_NOT_FOUND.search(line) is not None
+    if not (toolkit or glibc or arch or cpu_build or compiled or builds or docker
+            or smi_missing):
+        return None
+    return 1, LineFacts(
+        detected_nvcc=toolkit, glibc_missing=_version(glibc.group("glibc")) if glibc else None,
+        nvcc_rejects_arch=arch.group("arch") if arch else None, torch_cpu_build=cpu_build,
+        torch_cuda=_version(compiled.group("cuda")) if compiled else None,
+        builds_cuda_code=builds or arch is not None, docker_run=docker,
+        nvidia_smi_missing=smi_missing)
+
+
+def _versions(line: str) -> LineFacts:
+    driver: DriverVersion | None = None
+    branch: int | None = None
+    mentions: list[CudaMention] = []
+    torch_prose: Version | None = None
+    torch_label: Version | None = None
+    python: Version | None = None
+    nvcc: Version | None = None
+    for match in _NAME.finditer(line):
+        if not _plain_gap(match.group("gap")):
+            continue
+        name = match.group("name").lower()
+        number = match.group("version").lstrip("vV")
+        label = "".join((match.group("label") or "").split()).strip("()")
+        if name in ("driver", "驱动", "ドライバ", "драйвер") or name.startswith("nvidia"):
+            driver, branch = _driver(number) or (driver, branch)
+        elif name == "cuda":
+            cuda = _cuda(number)
+            if cuda is not None:
+                mentions.append(CudaMention(version=cuda, role=_role(line, match)))
+        elif name == "nvcc":
+            nvcc = _cuda(number) or nvcc
+        elif name in ("torch", "pytorch"):
+            version = _torch(number, label)
+            if version is not None and version.local:
+                torch_label = version
+            elif version is not None:
+                torch_prose = version
+        elif name in ("python", "py"):
+            python = _python(number, match.group("gap")) or python
+    return LineFacts(driver_version=driver, driver_branch=branch,
+                     cuda_mentions=tuple(mentions), torch_prose=torch_prose,
+                     torch_mention=torch_label, python_version=python, detected_nvcc=nvcc)
+
+
+def _plain_gap(gap: str) -> bool:
+    if "==" in gap or gap.strip() == "=":
+        return False  # a requirement (torch==1.0.0): what was asked for, read elsewhere
+    words = [w for w in _GAP_PUNCT.split(gap.lower()) if w]
+    return len(words) <= 2 and all(w in _GAP_WORDS for w in words)
+
+
+def _driver(number: str) -> tuple[DriverVersion | None, int | None] | None:
+    parts = number.split(".")
+    if not parts[0].isdecimal() or not 100 <= int(parts[0]) <= 999:
+        return None
+    if len(parts) == 1:
+        return None, int(parts[0])
+    try:
+        return DriverVersion(number), None
+    except ValueError:
+        return None
+
+
+def _cuda(number: str) -> Version | None:
+    version = _version(number)
+    if version is None or not 7 <= version.major <= 13:
+        return None
+    if len(version.release) == 1:
+        return None  # "CUDA 12" names a major, not a version a rule can compare
+    if version.minor > 9:
+        return None
+    return Version(f"{version.major}.{version.minor}")
+
+
+def _torch(number: str, label: str) -> Version | None:
+    version = _version(number + (f"+{label.lstrip('+')}" if label else ""))
+    if version is None or version.major > 3 or len(version.release) < 2:
+        return None
+    if version.major == 0 and version.minor < 3:
+        return None
+    return version
+
+
+def _python(number: str, gap: str) -> Version | None:
+    version = _version(number)
+    if version is None or len(version.release) < 2 or version.major not in (2, 3):
+        return None
+    if version.major == 3 and version.minor > 20:
+        return None
+    if gap.strip() == "" and len(version.release) < 2:
+        return None
+    return Version(f"{version.major}.{version.minor}" + (
+        f".{version.release[2]}" if len(version.release) > 2 else ""))
+
+
+def _role(line: str, match: re.Match[str]) -> CudaRole:
+    before = line[max(0, match.start() - 60):match.start()]
+    after = line[match.end():match.end() + 30]
+    near = before + " " + after
+    if _TOOLKIT_WORDS.search(near) or "toolkit" in match.group("gap").lower():
+        return "toolkit"
+    if _TORCH_WORDS.search(before[-40:]):
+        return "torch"
+    if _DRIVER_WORDS.search(near):
+        return "driver"
+    return "unknown"
+
+
+def _gpus(line: str) -> tuple[tuple[ReportedGpu, ...], int | None]:
+    found: list[ReportedGpu] = []
+    count: int | None = None
+    for match in _GPU_CANDIDATE.finditer(line):
+        name = match.group("name")
+        if _BARE_NUMBER.match(name) and not _GPU_CUE.search(line):
+            continue
+        model = _known_gpu(name.strip())
+        if model is None:
+            continue
+        if not any(gpu.name == model for gpu in found):
+            found.append(ReportedGpu(index=None, name=model))
+        number = match.group("count") or match.group("count_after")
+        if number and 1 <= int(number) <= 64:
+            count = int(number)
+    return tuple(found), count
+
+
+@cache
+def _known_gpu(name: str) -> str | None:
+    """The table's name for what the user wrote, trying the brand words they leave out."""
+    spaced = re.sub(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", " ", name)
+    spaced = re.sub(r"\s+", " ", spaced).strip()
+    tries = [name, spaced]
+    if _BARE_NUMBER.match(name.replace(" ", "")[:4]):
+        tries += [f"RTX {spaced}", f"GTX {spaced}"]
+    if re.match(r"^A\s?\d{4}", spaced):
+        tries.append(f"RTX {spaced.replace(' ', '', 1)}")
+    names = {model.name for model in (find_gpu(t) for t in tries) if model is not None}
+    if len(names) != 1:
+        return None
+    return names.pop()
+
+
+def _docker(line: str) -> DockerRun | None:
+    match = _DOCKER_RUN.search(line)
+    if match is None:
+        return None
+    args = match.group("args")
+    shm = _SHM.search(args)
+    return DockerRun(gpus="--gpus" in args or "--device nvidia.com/gpu" in args
+                     or "--device=nvidia.com/gpu" in args,
+                     nvidia_runtime="--runtime=nvidia" in args or "--runtime nvidia" in args,
+                     ipc_host="--ipc=host" in args or "--ipc host" in args,
+                     shm_size=shm.group("size") if shm else None)
+
+
+def _version(text: str | None) -> Version | None:
+    return version_or_none(text, max_length=40)
+
+
+def shows_cuda_build(text: str) -> bool:
+    """Does this text show CUDA code being compiled (nvcc, cpp_extension, CMake's CUDA)?"""
+    return _BUILDS_CUDA.search(text) is not None

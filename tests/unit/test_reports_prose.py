@@ -1,0 +1,307 @@
+"""The readers of prose, banners, build logs and message facts (envcheck.reports.prose_facts),
+the other readings of a report (envcheck.reports.readings) and the verdicts they lead to.
+
+Lines are real: from the reports in tests/data/reports (named in each test) or quoted in
+issue 11 as what people paste."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from packaging.version import Version
+
+from envcheck.errors import ParseError
+from envcheck.reports.build import snapshot_from_report
+from envcheck.reports.line_facts import CudaMention, LineFacts
+from envcheck.reports.prose_facts import (
+    read_banner,
+    read_build_output,
+    read_pip_grep,
+    read_prose_versions,
+    shows_cuda_build,
+)
+from envcheck.services.doctor import DoctorRequest, DoctorResult, read_report, run_doctor
+
+
+def prose(line: str) -> LineFacts:
+    found = read_prose_versions([line], 0)
+    assert found is not None, line
+    return found[1]
+
+
+def doctor(text: str, error: str | None = None) -> DoctorResult:
+    reading = read_report(text, error, taken_at="2026-01-01T00:00:00Z", envcheck_version="0")
+    report = reading.report
+    return run_doctor(DoctorRequest(snapshot=report.snapshot, error_text=reading.error_text,
+                                    missing=report.missing, report=report))
+
+
+def verdicts(result: DoctorResult) -> dict[str, str]:
+    return {cause.category: cause.verdict for cause in result.causes}
+
+
+# --- versions in prose ---------------------------------------------------------------------
+
+def test_bullets_of_a_flash_attn_report() -> None:  # flashattn-1759
+    torch = prose("- PyTorch: 2.2.0 (installed via conda, compiled with CUDA 11.8)")
+    assert torch.torch_prose == Version("2.2.0")
+    assert torch.cuda_mentions == (CudaMention(version=Version("11.8"), role="torch"),)
+    nvcc = prose("- System CUDA (nvcc): 12.9")
+    assert nvcc.detected_nvcc == Version("12.9")
+    assert prose("- Python: 3.10").python_version == Version("3.10")
+
+
+def test_driver_and_cuda_in_a_sentence() -> None:  # vllm-14608
+    facts = prose("I have a notebook using cuda 11.6 and nvidia Driver Version: 510.108.03.")
+    assert facts.driver_version == "510.108.03"
+    assert [m.version for m in facts.cuda_mentions] == [Version("11.6")]
+
+
+def test_the_spellings_issue_11_lists() -> None:
+    assert prose("Driver: 545.29.06").driver_version == "545.29.06"
+    assert prose("driver 470").driver_branch == 470
+    assert prose("CUDA: 12.3").cuda_mentions == (
+        CudaMention(version=Version("12.3"), role="unknown"),)
+    assert prose("torch:2.0.1").torch_prose == Version("2.0.1")
+    assert prose("PyTorch 2.2 + cu121").torch_mention == Version("2.2+cu121")
+    assert prose("pytorch1.8").torch_prose == Version("1.8")
+    assert prose("python3.7").python_version == Version("3.7")
+    assert prose("Ubuntu 18.04").os == "Ubuntu 18.04"
+    assert prose("- **OS:** CentOS 7").os == "CentOS 7"
+
+
+def test_full_width_punctuation_and_other_languages() -> None:
+    line = "驱动版本\uff1a535.104.05\uff0cCUDA版本\uff1a12.2"  # full-width colon and comma
+    assert prose(line).driver_version == "535.104.05"
+    assert prose(line).cuda_mentions[0].version == Version("12.2")
+    assert prose("Версия драйвера: драйвер 525.85.12").driver_version == "525.85.12"
+
+
+def test_a_gpu_and_the_cuda_beside_it() -> None:  # vllm-3812
+    facts = prose("Tesla V100, cuda11.4")
+    assert [gpu.name for gpu in facts.gpus] == ["Tesla V100-SXM2-16GB"]
+    assert facts.cuda_mentions == (CudaMention(version=Version("11.4"), role="unknown"),)
+
+
+def test_bare_gpu_names_and_counts() -> None:
+    assert [g.name for g in prose("GPU: 2x RTX3090").gpus] == ["NVIDIA GeForce RTX 3090"]
+    assert prose("GPU: 2x RTX3090").gpu_count == 2
+    # a count written with spaces, from a PyTorch Lightning report
+    eight = prose("I'm getting a new error while trying to train a model on a 8 x V100 box.")
+    assert eight.gpu_count == 8
+    assert [g.name for g in prose("a RTX 3060 card").gpus] == ["NVIDIA GeForce RTX 3060"]
+
+
+def test_numbers_that_are_not_facts() -> None:
+    assert read_prose_versions(["torch==1.0.0"], 0) is None  # a requirement, read elsewhere
+    assert read_prose_versions(["torch has 3 issues open"], 0) is None
+    assert read_prose_versions(["see line 2048 of the log"], 0) is None  # no GPU word
+    assert read_prose_versions(["CUDA 12 is required"], 0) is None  # a major, not a version
+
+
+# --- banners, package rows, build logs ---------------------------------------------------------
+
+def test_ultralytics_banner() -> None:
+    found = read_banner(["YOLOv5 🚀 v6.0 torch 1.10.0+cu111 CUDA:0 (Tesla T4, 15110MiB)"], 0)
+    assert found is not None
+    facts = found[1]
+    assert facts.torch_version == Version("1.10.0+cu111")
+    assert [(g.name, g.memory_mib) for g in facts.gpus] == [("Tesla T4", 15110)]
+    assert facts.cuda_available is True
+
+
+def test_transformers_env_banner() -> None:
+    found = read_banner(["- PyTorch version (GPU?): 2.1.0+cu121 (True)"], 0)
+    assert found is not None
+    assert found[1].torch_version == Version("2.1.0+cu121")
+    assert found[1].cuda_available is True
+
+
+def test_a_headerless_pip_list_row_is_a_package() -> None:  # issue 14, item 2
+    found = read_pip_grep(["torch  2.14.1"], 0)
+    assert found is not None
+    assert [(p.name, p.version) for p in found[1].listed] == [("torch", "2.14.1")]
+    snapshot = snapshot_from_report("$ pip list | grep torch\ntorch  2.14.1\n",
+                                    taken_at="t", envcheck_version="0").snapshot
+    assert snapshot.torch.version == Version("2.14.1")
+    assert "cuda" not in snapshot.torch.provenance  # no label: the build is not stated
+
+
+def test_build_log_lines() -> None:
+    loader = read_build_output([
+        "OSError: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found (required by "
+        "/opt/anaconda3/lib/python3.10/site-packages/bitsandbytes/libbitsandbytes_cuda126.so)"],
+        0)  # bnb-1610
+    assert loader is not None
+    assert loader[1].glibc_missing == Version("2.34")
+    nvcc = read_build_output(["nvcc fatal   : Unsupported gpu architecture 'compute_90'"], 0)
+    assert nvcc is not None
+    assert nvcc[1].nvcc_rejects_arch == "compute_90"
+    assert nvcc[1].builds_cuda_code
+    path = read_build_output(["/usr/local/cuda-11.7/bin/nvcc -c foo.cu"], 0)
+    assert path is not None
+    assert path[1].detected_nvcc == Version("11.7")
+    cpu = read_build_output(["AssertionError: Torch not compiled with CUDA enabled"], 0)
+    assert cpu is not None
+    assert cpu[1].torch_cpu_build
+
+
+def test_docker_run_flags() -> None:  # gpujupyter-22, nccl-290
+    gpus = read_build_output(["docker run --gpus all nvidia/cuda:10.1-base-ubuntu18.04 "
+                              "nvidia-smi"], 0)
+    assert gpus is not None
+    assert gpus[1].docker_run is not None
+    assert gpus[1].docker_run.gpus
+    runtime = read_build_output([
+        "1. `docker run -it -d --rm --net=host --mount type=bind,source=/home,destination=/home "
+        "--runtime nvidia nvcr.io/nvidia/tensorflow:20.01-tf1-py3 sh`"], 0)
+    assert runtime is not None
+    assert runtime[1].docker_run is not None
+    assert runtime[1].docker_run.nvidia_runtime
+    assert not runtime[1].docker_run.ipc_host
+    assert runtime[1].docker_run.shm_size is None
+
+
+def test_what_shows_cuda_code_being_built() -> None:
+    assert shows_cuda_build("Building wheel for flash-attn (setup.py): started")
+    assert shows_cuda_build("  File \"/x/torch/utils/cpp_extension.py\", line 1, in _check")
+    assert shows_cuda_build("-- The CUDA compiler identification is NVIDIA 12.1.105")
+    assert not shows_cuda_build("RuntimeError: CUDA error: no kernel image is available")
+    assert not shows_cuda_build("nvcc: NVIDIA (R) Cuda compiler driver")
+
+
+# --- provenance --------------------------------------------------------------------------------
+
+def test_every_fact_read_names_its_line() -> None:
+    text = ("Hi, my setup:\n- **OS:** Ubuntu 22.04\n- Driver: 470.82.01\n- GPU: 2x RTX3090\n"
+            "- torch:2.1.0\n")
+    report = snapshot_from_report(text, taken_at="t", envcheck_version="0")
+    read = {(fact.fact, fact.value): (fact.line, fact.text) for fact in report.read}
+    assert read[("driver", "470.82.01")] == (3, "- Driver: 470.82.01")
+    assert read[("torch", "2.1.0")] == (5, "- torch:2.1.0")
+    assert read[("GPU", "NVIDIA GeForce RTX 3090")][0] == 4
+    assert ("compute capability", "8.6 (NVIDIA GeForce RTX 3090, from envcheck's GPU table)") \
+        in read
+    assert [gpu.compute_capability for gpu in report.snapshot.gpus] == ["8.6", "8.6"]
+
+
+# --- verdicts ----------------------------------------------------------------------------------
+
+SMI_HEADER = "| NVIDIA-SMI 535.104.05   Driver Version: 535.104.05   CUDA Version: 12.2     |"
+TOO_OLD = "RuntimeError: The NVIDIA driver on your system is too old (found version 12020)."
+
+
+def test_a_missing_build_is_never_ruled_out() -> None:  # issue 14, item 1
+    text = f"{SMI_HEADER}\n\nPackage Version\n------- -------\ntorch   2.14.1\n"
+    result = doctor(text, TOO_OLD)
+    cause = next(c for c in result.causes if c.category == "driver_too_old")
+    assert cause.verdict in ("confirmed", "likely")
+
+
+def test_likely_states_its_assumption() -> None:
+    text = f"{SMI_HEADER}\n\nPackage Version\n------- -------\ntorch   2.14.1\n"
+    result = doctor(text, "RuntimeError: CUDA error: no kernel image is available for "
+                          "execution on the device")
+    likely = [c for c in result.causes if c.verdict == "likely"]
+    assert likely
+    assert likely[0].category == "driver_too_old"
+    assert likely[0].assumption == ("torch 2.14.1 with no build label is taken to be PyPI's "
+                                    "default Linux build (cu130)")
+
+
+def test_possible_names_only_the_missing_facts() -> None:  # issue 14, item 2
+    result = doctor("- Driver: 535.104.05\n", "RuntimeError: CUDA error: no kernel image is "
+                                             "available for execution on the device")
+    driver = next(c for c in result.causes if c.category == "driver_too_old")
+    assert driver.verdict == "possible"
+    assert driver.missing == ("the torch version", "torch's CUDA build")
+    assert "the driver version" not in driver.reason
+
+
+def test_an_error_inside_the_report_is_the_error_judged() -> None:  # issue 14, item 2
+    text = f"{SMI_HEADER}\n\nPackage Version\n------- -------\ntorch   2.14.1\n{TOO_OLD}\n"
+    result = doctor(text)
+    assert "driver_too_old" in verdicts(result)
+
+
+def test_a_driver_branch_decides_when_every_release_of_it_agrees() -> None:
+    result = doctor("driver 470\n- torch: 2.1.0+cu121\n",
+                    "RuntimeError: CUDA error: no kernel image is available for execution on "
+                    "the device")
+    assert verdicts(result)["driver_too_old"] == "confirmed"
+    assert any(f.id == "driver-too-old-for-torch-cuda" and f.severity == "error"
+               for f in result.findings)
+
+
+def test_an_ambiguous_cuda_is_tried_in_each_reading() -> None:
+    result = doctor("- torch: 2.1.0\n- CUDA: 11.4\n",
+                    "RuntimeError: CUDA error: no kernel image is available for execution on "
+                    "the device")
+    driver = next(c for c in result.causes if c.category == "driver_too_old")
+    assert driver.verdict == "likely"
+    assert driver.assumption is not None
+    assert "CUDA 11.4" in driver.assumption
+
+
+def test_a_message_that_states_its_cause_decides_it() -> None:  # yuan2-65
+    result = doctor("请问需要安装什么版本\uff1f\n", "UserWarning: CUDA initialization: The NVIDIA "
+                    "driver on your system is too old (found version 11000).")
+    assert verdicts(result)["driver_too_old"] == "confirmed"
+
+
+def test_consistent_facts_keep_a_stated_message_from_raising() -> None:
+    collect_env = ("PyTorch version: 2.1.0+cu118\nCUDA used to build PyTorch: 11.8\n"
+                   "Nvidia driver version: 535.104.05\n"
+                   "GPU models and configuration: GPU 0: NVIDIA GeForce RTX 3090\n")
+    result = doctor(collect_env, TOO_OLD)
+    assert not any(f.severity == "error" for f in result.findings)
+    assert verdicts(result)["driver_too_old"] == "ruled_out"
+
+
+def test_healthy_versions_with_an_unrelated_error_stay_clean() -> None:  # pytorch-65479 style
+    collect_env = ("PyTorch version: 2.1.0+cu118\nCUDA used to build PyTorch: 11.8\n"
+                   "Nvidia driver version: 535.104.05\n"
+                   "GPU models and configuration: GPU 0: NVIDIA GeForce RTX 3090\n")
+    result = doctor(collect_env, "RuntimeError: CUDA error: an illegal memory access was "
+                                 "encountered")
+    assert not any(f.severity == "error" for f in result.findings)
+    assert result.consistent
+
+
+def test_docker_without_gpu_flags_makes_no_gpu_in_container_likely() -> None:
+    result = doctor("$ docker run -it pytorch/pytorch:2.1.0-cuda11.8-cudnn8-runtime python "
+                    "train.py\n", "RuntimeError: Found no NVIDIA driver on your system.")
+    assert verdicts(result)["no_gpu_in_container"] == "likely"
+
+
+# --- robustness ----------------------------------------------------------------------------
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=400))
+def test_any_text_reads_or_raises_parse_error(text: str) -> None:
+    with contextlib.suppress(ParseError):
+        snapshot_from_report(text, taken_at="t", envcheck_version="0")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from([
+    "Driver: 545.29.06", "driver 470", "CUDA\uff1a12.3\uff0c", "torch:2.0.1", "PyTorch 2.2 + cu121",
+    "pytorch1.8", "python3.7", "2x A6000", "RTX3060", "3070 Laptop", "docker run --gpus all x",
+    "/usr/local/cuda-11.7/bin/nvcc", "GLIBC_2.28' not found", "torch  2.14.1", "nvcc fatal",
+]), max_size=8), st.text(max_size=40))
+def test_fragments_in_any_order_read(fragments: list[str], glue: str) -> None:
+    with contextlib.suppress(ParseError):
+        snapshot_from_report(glue.join(fragments), taken_at="t", envcheck_version="0")
+
+
+def test_a_long_line_of_digits_reads_quickly() -> None:
+    # A version regex with a catastrophic backtrack would hang here; the assert is on the
+    # answer, the wall clock is only printed (tests never fail on time).
+    start = time.perf_counter()
+    with contextlib.suppress(ParseError):
+        snapshot_from_report("torch " + "1." * 5_000 + "\ndriver " + "9" * 5_000,
+                             taken_at="t", envcheck_version="0")
+    print(f"{time.perf_counter() - start:.3f} s")
