@@ -40,6 +40,7 @@ test: $(VENV)/.installed engine
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.help_startup
 	$(BIN)/python -m benchmarks.inspect_vs_collect_env
 	$(BIN)/python -m benchmarks.report_parse
 	$(BIN)/python -m benchmarks.matrix_plan
