@@ -167,7 +167,7 @@ def check_lock(
         raise UsageError(f"no profile named {', '.join(unknown)} in {project.pyproject}",
                          hint=f"Known: {', '.join(project.profiles) or 'none'}; save one "
                               "with `envcheck profile save NAME`.")
-    from rich.console import Console
+    from envcheck.cli.console import output_console
 
     platform: TargetPlatform = (
         "linux/aarch64" if header.platform.endswith("aarch64") else "linux/x86_64")
@@ -180,6 +180,6 @@ def check_lock(
         sys.stdout.write(json.dumps(gate_json(target.name, str(lockfile), verdicts),
                                     indent=2) + "\n")
     else:
-        render_gate(target.name, verdicts, Console())
+        render_gate(target.name, verdicts, output_console())
     if any(v.errors for v in verdicts):
         raise typer.Exit(int(ExitCode.FINDINGS))

@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from envcheck.cli.console import output_console
 from envcheck.jsoncodec import encode
 from envcheck.redaction import redact_json, redact_text
 from envcheck.services.gate import ProfileVerdict
@@ -29,7 +30,7 @@ def gate_json(target: str, lockfile: str, verdicts: tuple[ProfileVerdict, ...]
 
 def render_gate(target: str, verdicts: tuple[ProfileVerdict, ...],
                 console: Console | None = None) -> None:
-    console = console or Console(stderr=True)
+    console = console or output_console(stderr=True)
     for verdict in verdicts:
         errors = verdict.errors
         head = "[bold red]✘[/]" if errors else "[bold green]✔[/]"
