@@ -55,6 +55,14 @@ def _usage_error_line(error: Exception) -> str:
     return f"envcheck: error: {message} See `{command_path} --help`.\n"
 
 
+def _os_error_line(error: OSError) -> str:
+    where = f" {error.filename}" if error.filename else ""
+    reason = error.strerror or str(error)
+    return (f"envcheck: error: cannot use{where}: {reason}\n"
+            "  check that the path exists and is writable by this user, and the disk has room\n"
+            if where else f"envcheck: error: {reason}\n")
+
+
 def _dispatch(argv: list[str]) -> int:
     fast = _answer_without_typer(argv)
     if fast is not None:
@@ -95,6 +103,13 @@ def run(argv: list[str] | None = None) -> NoReturn:
         sys.exit(int(e.exit_code))
     except KeyboardInterrupt:
         sys.exit(130)
+    except OSError as e:
+        if _debugging():
+            traceback.print_exc()
+        sys.stderr.write(_os_error_line(e))
+        # A path the user named that cannot be read or written is theirs to fix (2); a
+        # socket or a pipe that failed is the outside world's (4). Neither is a bug.
+        sys.exit(int(ExitCode.USAGE if e.filename else ExitCode.ENGINE))
     except Exception as e:
         if _debugging():
             traceback.print_exc()
