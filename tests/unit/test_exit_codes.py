@@ -10,7 +10,7 @@ from envcheck.errors import EnvcheckError, ExitCode
 
 
 def _all_subclasses(cls: type[EnvcheckError]) -> list[type[EnvcheckError]]:
-    found = []
+    found: list[type[EnvcheckError]] = []
     for sub in cls.__subclasses__():
         found += [sub, *_all_subclasses(sub)]
     return found
@@ -20,7 +20,7 @@ def test_no_envcheck_error_exits_as_a_bug() -> None:
     for module in pkgutil.walk_packages(envcheck.__path__, "envcheck."):
         if ".probe." not in module.name:  # the probe scripts run inside target interpreters
             importlib.import_module(module.name)
-    classes = [EnvcheckError, *_all_subclasses(EnvcheckError)]
+    classes: list[type[EnvcheckError]] = [EnvcheckError, *_all_subclasses(EnvcheckError)]
     assert len(classes) > 10
     for cls in classes:
         assert cls.exit_code != ExitCode.INTERNAL, cls
