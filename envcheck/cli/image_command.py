@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from envcheck.cli.app import app
+from envcheck.cli.project_dir import PROJECT_HELP, project_root
 from envcheck.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -33,14 +34,13 @@ _ALLOW_UNPINNED = typer.Option("--allow-unpinned", help="Accept a base image wit
 _INSTALL_PYTHON = typer.Option("--install-python/--base-has-python", help="Install "
                                "python<X.Y> from the base's distribution with apt (default "
                                "only for the nvidia/cuda base, which has no Python).")
-_PROJECT = typer.Option("--project", metavar="DIR", help="The project (its pyproject.toml); "
-                        "default: the current folder.")
+_PROJECT = typer.Option("--project", metavar="DIR", help=PROJECT_HELP)
 
 
 def _project(project_dir: Path | None) -> Any:
     from envcheck.project import load_project
 
-    return load_project((project_dir or Path.cwd()).resolve())
+    return load_project(project_root(project_dir))
 
 
 def _options(base: str | None, allow_unpinned: bool,
@@ -302,7 +302,7 @@ def pin_base(
     engine's registry API) and record NAME:TAG@sha256:... as the target's base_image."""
     from envcheck.services.image import pin_base as pin
 
-    root = (project_dir or Path.cwd()).resolve()
+    root = project_root(project_dir)
     engine = _engine()
     try:
         pinned = pin(root, _project(project_dir), target, image, engine)

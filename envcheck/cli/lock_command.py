@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from envcheck.cli.app import app
+from envcheck.cli.project_dir import PROJECT_HELP, project_root
 from envcheck.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -75,8 +76,7 @@ def lock(
         "--upgrade-package", "-P", metavar="NAME", help="Re-resolve this package, keep every "
         "other pin of the existing lockfile (repeatable).")] = None,
     project_dir: Annotated[Path | None, typer.Option(
-        "--project", metavar="DIR", help="The project (its pyproject.toml); default: the "
-        "current folder.")] = None,
+        "--project", metavar="DIR", help=PROJECT_HELP)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")
     ] = False,
 ) -> None:
@@ -97,7 +97,7 @@ def lock(
         if code:
             raise typer.Exit(code)
         return
-    project = load_project((project_dir or Path.cwd()).resolve())
+    project = load_project(project_root(project_dir))
     from envcheck.services.lock import LockRequest, lock_targets
 
     request = LockRequest(
@@ -136,8 +136,7 @@ def check_lock(
         "--profile", metavar="NAME", help="A profile of [tool.envcheck.profiles] (repeatable; "
         "default: the lock's target's profiles).")] = None,
     project_dir: Annotated[Path | None, typer.Option(
-        "--project", metavar="DIR", help="The project holding the profiles; default: the "
-        "current folder.")] = None,
+        "--project", metavar="DIR", help=PROJECT_HELP)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Findings per profile as JSON.")
     ] = False,
 ) -> None:
@@ -155,7 +154,7 @@ def check_lock(
     from envcheck.services.gate import gate
 
     lock = parse_lockfile(read_text_input(str(lockfile), "lockfile"), origin=str(lockfile))
-    project = load_project((project_dir or Path.cwd()).resolve())
+    project = load_project(project_root(project_dir))
     header = lock.header
     declared = project.targets.get(header.target)
     names = tuple(profiles or (declared.profiles if declared else ()))
