@@ -40,6 +40,20 @@ def _machine_platform() -> str | None:
     return f"linux/{machine}"
 
 
+def resolver_bin_dirs() -> tuple[Path, ...]:
+    """Where uv and pip-compile are looked for before PATH: next to envcheck's interpreter,
+    then where the `uv` package envcheck depends on put its binary (`pip install --user`
+    puts it in ~/.local/bin, which need not be on PATH)."""
+    dirs = [Path(sys.executable).parent]
+    try:
+        from uv import find_uv_bin
+
+        dirs.append(Path(find_uv_bin()).parent)
+    except (ImportError, FileNotFoundError):
+        pass  # no uv package: PATH, then the adapter's message saying what to install
+    return tuple(dict.fromkeys(dirs))
+
+
 def _context() -> LockContext:
     from envcheck.adapters.runner import SubprocessRunner
     from envcheck.services.lock import LockContext
@@ -47,7 +61,7 @@ def _context() -> LockContext:
     return LockContext(
         runner=SubprocessRunner(),
         env=dict(os.environ),
-        bin_dirs=(Path(sys.executable).parent,),
+        bin_dirs=resolver_bin_dirs(),
         machine_python=f"{sys.version_info.major}.{sys.version_info.minor}",
         machine_platform=_machine_platform(),
     )
