@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: doctor inspect test lint typecheck unit integration engine bench clean
+.PHONY: doctor inspect test lint typecheck unit integration engine bench clean wheel-smoke
 
 # The venv is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -38,6 +38,10 @@ test: $(VENV)/.installed engine
 	$(BIN)/ruff check envcheck tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# What a newcomer does: build the wheel, install it in a clean venv, run it (about 40 s).
+wheel-smoke: $(VENV)/.installed
+	bash .ci/wheel-smoke.sh $(BIN)/python
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.help_startup
