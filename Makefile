@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: doctor inspect test lint typecheck unit integration engine bench clean
+.PHONY: doctor inspect test lint typecheck unit integration engine bench clean wheel-smoke
 
 # The venv is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -39,7 +39,12 @@ test: $(VENV)/.installed engine
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
+# What a newcomer does: build the wheel, install it in a clean venv, run it (about 40 s).
+wheel-smoke: $(VENV)/.installed
+	bash .ci/wheel-smoke.sh $(BIN)/python
+
 bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.help_startup
 	$(BIN)/python -m benchmarks.inspect_vs_collect_env
 	$(BIN)/python -m benchmarks.report_parse
 	$(BIN)/python -m benchmarks.matrix_plan

@@ -13,10 +13,12 @@ class ExitCode(IntEnum):
 
     OK = 0
     INTERNAL = 1
+    """A bug in envcheck: an exception that is not an EnvcheckError. No EnvcheckError has it."""
     USAGE = 2
     FINDINGS = 3
     ENGINE = 4
-    """No container engine answers (`envcheck image ...`)."""
+    """Something outside envcheck failed: no container engine answers, a registry does not
+    resolve a name, a container or a program envcheck ran failed, was missing or hung."""
     RESOLUTION = 5
     """The resolver could not satisfy the requirements (`envcheck lock`)."""
     BUILD = 6
@@ -28,9 +30,11 @@ class ExitCode(IntEnum):
 
 
 class EnvcheckError(Exception):
-    """Base class: a failure the user can act on."""
+    """Base class: a failure the user can act on, never a bug (issue 14: an unreachable
+    registry exited 1, "a bug in envcheck"). Raised as such, it is a failure of something
+    outside envcheck (exit 4); the subclasses name the other categories."""
 
-    exit_code: ExitCode = ExitCode.INTERNAL
+    exit_code: ExitCode = ExitCode.ENGINE
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

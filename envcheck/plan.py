@@ -50,8 +50,8 @@ def resolve_plan(text: str) -> PlannedBuild:
     if found is None:
         known = ", ".join(str(r.version) for r in torch_releases()[-5:])
         raise UsageError(f"--plan {text}: torch {version} is not in envcheck's knowledge",
-                         hint=f"Newest known releases: {known}. Upgrade envcheck or refresh "
-                              "with scripts/refresh_torch_releases.py.")
+                         hint=f"Newest known releases: {known}. Newer envcheck releases know "
+                              "newer torch releases: pip install -U envcheck.")
     release = found
     name = match.group("variant") or release.pypi_default
     variant = next((v for v in release.variants if v.name == name), None)

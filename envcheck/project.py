@@ -163,18 +163,55 @@ def load_project(root: Path) -> Project:
     return parse_project(read_pyproject(root), root=root)
 
 
+def _declares_envcheck(pyproject: Path) -> bool:
+    try:
+        document = parse_toml(pyproject.read_text(encoding="utf-8"), source=str(pyproject))
+    except (OSError, UnicodeDecodeError, ProjectError):
+        return False
+    tool = document.get("tool")
+    return isinstance(tool, dict) and "envcheck" in tool
+
+
+def find_project_root(start: Path) -> Path:
+    """The folder of the project `start` is in, found upward like git, uv and ruff do: the
+    nearest folder from `start` up whose pyproject.toml has [tool.envcheck], else the nearest
+    with any pyproject.toml (a project that declares no target yet)."""
+    start = start.absolute()
+    candidates = [folder for folder in (start, *start.parents)
+                  if (folder / PYPROJECT).is_file()]
+    for folder in candidates:
+        if _declares_envcheck(folder / PYPROJECT):
+            return folder
+    if candidates:
+        return candidates[0]
+    raise ProjectError(
+        f"no {PYPROJECT} in {start} or any folder above it",
+        hint="run envcheck inside your project (any subfolder works) or name it with "
+        f"--project DIR. {_how_to_start(start)}")
+
+
+def _how_to_start(folder: Path) -> str:
+    # A new pyproject.toml belongs at the top of the work tree, never in a subfolder of it:
+    # a nested project would hide the real one from every later command.
+    top = next((f for f in (folder, *folder.parents) if (f / ".git").exists()), folder)
+    return (f"To start a project, create {top / PYPROJECT} (`uv init --bare` in {top}, or a "
+            'file holding [project] name = "..." and version = "0.1.0").')
+
+
 def read_pyproject(root: Path) -> str:
     path = root / PYPROJECT
     try:
         return path.read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError) as e:
-        raise ProjectError(
-            f"no {PYPROJECT} in {root.absolute()}",
-            hint=f"envcheck reads the project's targets and profiles from {PYPROJECT} in the "
-            "current folder (or the one --project names). Create one there, for example with "
-            "`uv init --bare`, or a file holding [project] name = \"...\" and "
-            "version = \"0.1.0\".",
-        ) from e
+        above = next((f for f in root.absolute().parents if (f / PYPROJECT).is_file()), None)
+        if above is not None:
+            hint = (f"{root} is inside the project at {above}: pass --project {above}, or "
+                    "leave --project out (envcheck finds the project upward from the current "
+                    "folder).")
+        else:
+            hint = (f"envcheck reads the project's targets and profiles from {PYPROJECT}. "
+                    f"{_how_to_start(root.absolute())}")
+        raise ProjectError(f"no {PYPROJECT} in {root.absolute()}", hint=hint) from e
     except IsADirectoryError as e:
         raise ProjectError(f"{path} is a folder, not a file") from e
     except UnicodeDecodeError as e:

@@ -28,7 +28,8 @@ from envcheck.errors import (
 DEFAULT_SOCKET = "/var/run/docker.sock"
 START_HINT = (
     "start one: `sudo systemctl start docker` (or `sudo dockerd &` where there is no systemd; "
-    "in this repository `bash .ci/engine.sh`), or point DOCKER_HOST at a running engine "
+    "on Debian without Docker, `apt-get install docker.io` first), or point DOCKER_HOST at a "
+    "running engine "
     "(unix:///path/to/docker.sock, tcp://host:2376, ssh://user@host)")
 _LOG_TAIL_LINES = 20
 _DOCKERFILE_IN_CONTEXT = ".envcheck.Dockerfile"

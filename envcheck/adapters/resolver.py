@@ -28,7 +28,12 @@ from envcheck.redaction import REDACTED, redact_text
 
 ResolverName = Literal["uv", "pip-tools"]
 RESOLVER_NAMES: tuple[ResolverName, ...] = ("uv", "pip-tools")
-INSTALL_HINT = "install the resolvers envcheck runs: pip install 'envcheck[lock]'"
+INSTALL_HINT = ("uv comes with envcheck: reinstall envcheck (`pipx reinstall envcheck`, "
+                "`uv tool install --reinstall envcheck` or `pip install --force-reinstall "
+                "envcheck`), or install uv on PATH (`pip install uv`)")
+PIP_TOOLS_HINT = ("pip-tools is optional: install it into envcheck's environment "
+                  "(`pipx inject envcheck pip-tools`, `uv tool install envcheck --with "
+                  "pip-tools`, or `pip install 'envcheck[lock]'`), or use --resolver uv")
 
 # uv resolves for a platform other than its own when told the wheel tag to aim at; torch's
 # Linux wheels are manylinux_2_28 from 2.6 on.
@@ -85,8 +90,8 @@ class Resolver(Protocol):
 
 
 def find_executable(program: str, *, bin_dirs: Sequence[Path], path: str | None) -> Path | None:
-    """`program` next to envcheck's interpreter first (the venv envcheck was installed
-    into, activated or not), then on PATH."""
+    """`program` in bin_dirs first (the venv envcheck was installed into, activated or not,
+    and the folder of the uv binary envcheck depends on), then on PATH."""
     for folder in bin_dirs:
         candidate = folder / program
         if candidate.is_file():
@@ -103,6 +108,10 @@ class _SubprocessResolver:
         self.executable = executable
         self.runner = runner
 
+    @property
+    def install_hint(self) -> str:
+        return INSTALL_HINT if self.name == "uv" else PIP_TOOLS_HINT
+
     def _version_argv(self) -> list[str]:
         return [str(self.executable), "--version"]
 
@@ -113,7 +122,7 @@ class _SubprocessResolver:
             raise ResolverUnavailableError(
                 f"{self.executable} --version did not name a version "
                 f"({result.describe_failure() if not result.ok else result.stdout.strip()!r})",
-                hint=INSTALL_HINT)
+                hint=self.install_hint)
         return match.group(1)
 
     def argv(self, request: ResolveRequest) -> list[str]:
@@ -152,7 +161,7 @@ class _SubprocessResolver:
         except CommandNotFoundError as e:
             raise ResolverUnavailableError(
                 f"the {self.name} resolver ({self.executable}) cannot run: "
-                f"{_scrub(str(e), secrets)}", hint=INSTALL_HINT) from e
+                f"{_scrub(str(e), secrets)}", hint=self.install_hint) from e
         except CommandTimeoutError as e:
             raise ResolverUnavailableError(
                 f"{self.name} did not finish within {timeout:g} s and was stopped; a slow or "
@@ -215,7 +224,7 @@ def make_resolver(name: ResolverName, *, runner: CommandRunner, bin_dirs: Sequen
     if executable is None:
         raise ResolverUnavailableError(
             f"the {name} resolver is not installed ({program} is neither next to envcheck's "
-            f"interpreter nor on PATH)", hint=INSTALL_HINT)
+            f"interpreter nor on PATH)", hint=INSTALL_HINT if name == "uv" else PIP_TOOLS_HINT)
     if name == "uv":
         return UvResolver(executable, runner)
     return PipToolsResolver(executable, runner)

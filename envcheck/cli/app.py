@@ -1,8 +1,8 @@
 """The Typer application and the options every command shares.
 
 The CLI is the only layer that reads os.environ and the working directory, prints, or
-exits. Heavy modules (rich's renderers, docker, pynvml) are imported inside the commands
-so that `envcheck --help` stays fast.
+exits. The root is a LazyGroup: a command's module is imported only when that command runs,
+and heavy modules (rich's renderers, docker, pynvml) are imported inside the commands.
 """
 
 from __future__ import annotations
@@ -15,13 +15,16 @@ from typing import Annotated
 import typer
 
 from envcheck import __version__
+from envcheck.cli.command_table import APP_HELP
+from envcheck.cli.lazy_group import LazyGroup
 
 app = typer.Typer(
     name="envcheck",
-    help="Will this training job run, here and there, the same way? "
-    "Inspect this machine's NVIDIA driver, GPUs, CUDA stack, Python and torch.",
+    cls=LazyGroup,
+    help=APP_HELP,
     no_args_is_help=True,
-    add_completion=False,
+    # typer's own --install-completion / --show-completion (bash, zsh, fish, PowerShell).
+    add_completion=True,
     pretty_exceptions_enable=False,
     # Plain help text: rich's help renderer alone costs ~60 ms on every `--help`.
     rich_markup_mode=None,

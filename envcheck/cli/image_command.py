@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from envcheck.cli.app import app
+from envcheck.cli.project_dir import PROJECT_HELP, project_root
 from envcheck.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -33,14 +34,13 @@ _ALLOW_UNPINNED = typer.Option("--allow-unpinned", help="Accept a base image wit
 _INSTALL_PYTHON = typer.Option("--install-python/--base-has-python", help="Install "
                                "python<X.Y> from the base's distribution with apt (default "
                                "only for the nvidia/cuda base, which has no Python).")
-_PROJECT = typer.Option("--project", metavar="DIR", help="The project (its pyproject.toml); "
-                        "default: the current folder.")
+_PROJECT = typer.Option("--project", metavar="DIR", help=PROJECT_HELP)
 
 
 def _project(project_dir: Path | None) -> Any:
     from envcheck.project import load_project
 
-    return load_project((project_dir or Path.cwd()).resolve())
+    return load_project(project_root(project_dir))
 
 
 def _options(base: str | None, allow_unpinned: bool,
@@ -81,9 +81,9 @@ class _BuildProgress:
     plain lines when stderr is not a terminal (CI logs)."""
 
     def __init__(self) -> None:
-        from rich.console import Console
+        from envcheck.cli.console import output_console
 
-        self.console = Console(stderr=True, highlight=False)
+        self.console = output_console(stderr=True)
         self.live = self.console.is_terminal
         self.progress: Progress | None = None
         self.wheel_task: TaskID | None = None
@@ -196,9 +196,9 @@ def build(
 ) -> None:
     """Build TARGET's image on the Docker engine (DOCKER_HOST) from its lock, tagged
     envcheck/TARGET:<lock sha256, 12 digits>, and print its ID, size and labels."""
-    from rich.console import Console
     from rich.markup import escape
 
+    from envcheck.cli.console import output_console
     from envcheck.services.image import BuildOptions, build_image
 
     project = _project(project_dir)
@@ -213,7 +213,7 @@ def build(
     if json_output:
         sys.stdout.write(json.dumps(_built_json(built), indent=2) + "\n")
         return
-    console = Console(highlight=False)
+    console = output_console()
     console.print(f"[bold green]✔[/] {escape(built.tag)}  {built.image_id}")
     console.print(f"  size {built.size / 1e6:.1f} MB, built in {built.seconds:.1f} s, "
                   f"content {built.content_sha256}")
@@ -268,10 +268,11 @@ def _verdict_json(verdict: ImageVerdict) -> dict[str, object]:
 
 
 def _render_verdict(verdict: ImageVerdict) -> None:
-    from rich.console import Console
     from rich.markup import escape
 
-    console = Console(highlight=False)
+    from envcheck.cli.console import output_console
+
+    console = output_console()
     facts = verdict.facts
     console.print(f"{escape(verdict.image)}: target {escape(facts.target)}, Python "
                   f"{facts.python}, torch {facts.torch or 'none'} ({facts.variant}), "
@@ -301,7 +302,7 @@ def pin_base(
     engine's registry API) and record NAME:TAG@sha256:... as the target's base_image."""
     from envcheck.services.image import pin_base as pin
 
-    root = (project_dir or Path.cwd()).resolve()
+    root = project_root(project_dir)
     engine = _engine()
     try:
         pinned = pin(root, _project(project_dir), target, image, engine)

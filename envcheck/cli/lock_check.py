@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from envcheck.cli.project_dir import project_root
 from envcheck.errors import ExitCode
 
 
@@ -20,7 +21,7 @@ def report_lock_check(project_dir: Path | None, names: tuple[str, ...], *,
     from envcheck.project import load_project
     from envcheck.services.lock import check_locks
 
-    project = load_project((project_dir or Path.cwd()).resolve())
+    project = load_project(project_root(project_dir))
     statuses = check_locks(project, names)
     if json_output:
         document = [{"target": s.target, "path": str(s.path), "state": s.state,

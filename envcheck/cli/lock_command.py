@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from envcheck.cli.app import app
+from envcheck.cli.project_dir import PROJECT_HELP, project_root
 from envcheck.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -39,6 +40,20 @@ def _machine_platform() -> str | None:
     return f"linux/{machine}"
 
 
+def resolver_bin_dirs() -> tuple[Path, ...]:
+    """Where uv and pip-compile are looked for before PATH: next to envcheck's interpreter,
+    then where the `uv` package envcheck depends on put its binary (`pip install --user`
+    puts it in ~/.local/bin, which need not be on PATH)."""
+    dirs = [Path(sys.executable).parent]
+    try:
+        from uv import find_uv_bin
+
+        dirs.append(Path(find_uv_bin()).parent)
+    except (ImportError, FileNotFoundError):
+        pass  # no uv package: PATH, then the adapter's message saying what to install
+    return tuple(dict.fromkeys(dirs))
+
+
 def _context() -> LockContext:
     from envcheck.adapters.runner import SubprocessRunner
     from envcheck.services.lock import LockContext
@@ -46,7 +61,7 @@ def _context() -> LockContext:
     return LockContext(
         runner=SubprocessRunner(),
         env=dict(os.environ),
-        bin_dirs=(Path(sys.executable).parent,),
+        bin_dirs=resolver_bin_dirs(),
         machine_python=f"{sys.version_info.major}.{sys.version_info.minor}",
         machine_platform=_machine_platform(),
     )
@@ -75,8 +90,7 @@ def lock(
         "--upgrade-package", "-P", metavar="NAME", help="Re-resolve this package, keep every "
         "other pin of the existing lockfile (repeatable).")] = None,
     project_dir: Annotated[Path | None, typer.Option(
-        "--project", metavar="DIR", help="The project (its pyproject.toml); default: the "
-        "current folder.")] = None,
+        "--project", metavar="DIR", help=PROJECT_HELP)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")
     ] = False,
 ) -> None:
@@ -97,7 +111,7 @@ def lock(
         if code:
             raise typer.Exit(code)
         return
-    project = load_project((project_dir or Path.cwd()).resolve())
+    project = load_project(project_root(project_dir))
     from envcheck.services.lock import LockRequest, lock_targets
 
     request = LockRequest(
@@ -136,8 +150,7 @@ def check_lock(
         "--profile", metavar="NAME", help="A profile of [tool.envcheck.profiles] (repeatable; "
         "default: the lock's target's profiles).")] = None,
     project_dir: Annotated[Path | None, typer.Option(
-        "--project", metavar="DIR", help="The project holding the profiles; default: the "
-        "current folder.")] = None,
+        "--project", metavar="DIR", help=PROJECT_HELP)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Findings per profile as JSON.")
     ] = False,
 ) -> None:
@@ -155,7 +168,7 @@ def check_lock(
     from envcheck.services.gate import gate
 
     lock = parse_lockfile(read_text_input(str(lockfile), "lockfile"), origin=str(lockfile))
-    project = load_project((project_dir or Path.cwd()).resolve())
+    project = load_project(project_root(project_dir))
     header = lock.header
     declared = project.targets.get(header.target)
     names = tuple(profiles or (declared.profiles if declared else ()))
@@ -167,7 +180,7 @@ def check_lock(
         raise UsageError(f"no profile named {', '.join(unknown)} in {project.pyproject}",
                          hint=f"Known: {', '.join(project.profiles) or 'none'}; save one "
                               "with `envcheck profile save NAME`.")
-    from rich.console import Console
+    from envcheck.cli.console import output_console
 
     platform: TargetPlatform = (
         "linux/aarch64" if header.platform.endswith("aarch64") else "linux/x86_64")
@@ -180,6 +193,6 @@ def check_lock(
         sys.stdout.write(json.dumps(gate_json(target.name, str(lockfile), verdicts),
                                     indent=2) + "\n")
     else:
-        render_gate(target.name, verdicts, Console())
+        render_gate(target.name, verdicts, output_console())
     if any(v.errors for v in verdicts):
         raise typer.Exit(int(ExitCode.FINDINGS))

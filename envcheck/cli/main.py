@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
+from typing import NoReturn
 
 from envcheck.errors import EnvcheckError, ExitCode
 
@@ -13,40 +15,87 @@ def _debugging() -> bool:
     return bool(app_module and app_module.state["debug"])
 
 
-def _dispatch(argv: list[str]) -> None:
+def _answer_without_typer(argv: list[str]) -> int | None:
+    """The exit code for the calls answered from static text (`envcheck`, `--help`,
+    `--version`, the plain `lock --check` gate); None for everything else.
+
+    These run on every CI push and every first try, so they skip typer and the command
+    modules entirely (issue 14: `envcheck --help` under 100 ms)."""
+    if "_ENVCHECK_COMPLETE" in os.environ:
+        return None  # the shell asks for completions with no arguments: typer answers
+    if argv in ([], ["--help"]):
+        from envcheck.cli.command_table import root_help
+
+        # No arguments is a usage mistake (exit 2, help on stderr), as click does it.
+        (sys.stdout if argv else sys.stderr).write(root_help())
+        return int(ExitCode.OK) if argv else int(ExitCode.USAGE)
+    if argv == ["--version"]:
+        from envcheck import __version__
+
+        sys.stdout.write(f"envcheck {__version__}\n")
+        return int(ExitCode.OK)
     from envcheck.cli.lock_check import parse_fast_lock_check, report_lock_check
 
     fast = parse_fast_lock_check(argv)
     if fast is not None:
         project, names, json_output = fast
-        sys.exit(report_lock_check(project, names, json_output=json_output))
-    from envcheck.cli import (  # noqa: F401 - each module registers its commands
-        compat_command,
-        doctor_command,
-        fit_command,
-        guard_command,
-        image_command,
-        inspect_command,
-        lock_command,
-        matrix_command,
-        parity_commands,
-        project_commands,
-        report_command,
-        verify_command,
-    )
+        return report_lock_check(project, names, json_output=json_output)
+    return None
+
+
+def _usage_error_line(error: Exception) -> str:
+    """click's usage error (usage block, blank line, message) as one line with the way out."""
+    from typer._click.exceptions import UsageError
+
+    assert isinstance(error, UsageError)
+    command_path = error.ctx.command_path if error.ctx is not None else "envcheck"
+    message = " ".join(error.format_message().split())
+    if not message.endswith((".", "?", "!")):
+        message += "."
+    return f"envcheck: error: {message} See `{command_path} --help`.\n"
+
+
+def _os_error_line(error: OSError) -> str:
+    where = f" {error.filename}" if error.filename else ""
+    reason = error.strerror or str(error)
+    return (f"envcheck: error: cannot use{where}: {reason}\n"
+            "  check that the path exists and is writable by this user, and the disk has room\n"
+            if where else f"envcheck: error: {reason}\n")
+
+
+def _dispatch(argv: list[str]) -> int:
+    fast = _answer_without_typer(argv)
+    if fast is not None:
+        return fast
+    from typer import Abort
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
     from envcheck.cli.app import app
 
-    app(prog_name="envcheck")
+    try:
+        # standalone_mode=False: errors come back here, to be printed in one line.
+        code = app(args=argv, prog_name="envcheck", standalone_mode=False)
+    except NoArgsIsHelpError as e:
+        # `envcheck image` alone: that group's help, as a usage mistake.
+        e.show()
+        return int(ExitCode.USAGE)
+    except UsageError as e:
+        sys.stderr.write(_usage_error_line(e))
+        return int(ExitCode.USAGE)
+    except Abort:
+        sys.stderr.write("\n")
+        return 130
+    return code if isinstance(code, int) else int(ExitCode.OK)
 
 
-def run() -> None:
+def run(argv: list[str] | None = None) -> NoReturn:
     """Console-script entry point: one place maps errors to exit codes.
 
-    Usage errors are click's (exit 2, message on stderr); envcheck's own errors carry their
-    exit code; anything else is a bug and says so.
+    Usage errors exit 2 with one line on stderr; envcheck's own errors carry their exit
+    code; anything else is a bug and says so.
     """
     try:
-        _dispatch(sys.argv[1:])
+        sys.exit(_dispatch(sys.argv[1:] if argv is None else argv))
     except EnvcheckError as e:
         if _debugging():
             traceback.print_exc()
@@ -54,6 +103,13 @@ def run() -> None:
         sys.exit(int(e.exit_code))
     except KeyboardInterrupt:
         sys.exit(130)
+    except OSError as e:
+        if _debugging():
+            traceback.print_exc()
+        sys.stderr.write(_os_error_line(e))
+        # A path the user named that cannot be read or written is theirs to fix (2); a
+        # socket or a pipe that failed is the outside world's (4). Neither is a bug.
+        sys.exit(int(ExitCode.USAGE if e.filename else ExitCode.ENGINE))
     except Exception as e:
         if _debugging():
             traceback.print_exc()

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from envcheck.cli.app import app
+from envcheck.cli.project_dir import PROJECT_HELP, project_root
 from envcheck.errors import ExitCode
 
 
@@ -33,8 +34,7 @@ def matrix(
         "--check", help="Exit 3 when a target can run on no runner, or a combination of "
         "[[tool.envcheck.require]] cannot run.")] = False,
     project_dir: Annotated[Path | None, typer.Option(
-        "--project", metavar="DIR", help="The project (its pyproject.toml); default: the "
-        "current folder.")] = None,
+        "--project", metavar="DIR", help=PROJECT_HELP)] = None,
 ) -> None:
     """Plan CI across GPUs: each target's lock judged on each runner of
     [tool.envcheck.runners] with the doctor's rules; only the combinations that can work
@@ -48,7 +48,7 @@ def matrix(
         render_matrix_text,
     )
 
-    project = load_project((project_dir or Path.cwd()).resolve())
+    project = load_project(project_root(project_dir))
     plan = plan_matrix(project, read_locks(project))
     fmt = MatrixFormat.json if json_output else output_format
     if fmt is MatrixFormat.github:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from envcheck.cli.app import app, read_text_input
+from envcheck.cli.project_dir import PROJECT_HELP, project_root
 from envcheck.cli.real_host import build_host
 
 if TYPE_CHECKING:
@@ -25,12 +26,12 @@ app.add_typer(profile_app, name="profile")
 
 ProjectOption = Annotated[Path | None, typer.Option(
     "--project", metavar="DIR", file_okay=False,
-    help="The project folder, where pyproject.toml is (default: the current folder).")]
+    help=PROJECT_HELP)]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _root(project: Path | None) -> Path:
-    return project if project is not None else Path.cwd()
+    return project_root(project)
 
 
 def _print_json(document: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.markup import escape
 
+from envcheck.cli.console import output_console
 from envcheck.redaction import redact_text
 from envcheck.services.doctor import DoctorResult
 
@@ -23,7 +24,7 @@ def _plural(count: int, word: str) -> str:
 
 def render_doctor(result: DoctorResult, *, strict: bool, console: Console | None = None
                   ) -> None:
-    console = console or Console()
+    console = console or output_console()
 
     def say(markup: str) -> None:
         console.print(redact_text(markup), highlight=False)

@@ -7,6 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from envcheck.cli.console import output_console
 from envcheck.redaction import redact_text
 from envcheck.snapshot import Gpu, Snapshot, Status
 
@@ -154,7 +155,7 @@ def _problems(snapshot: Snapshot) -> RenderableType | None:
 
 
 def render_snapshot(snapshot: Snapshot, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or output_console()
     sections = [_driver_section(snapshot), _cuda_section(snapshot), _python_section(snapshot),
                 _system_section(snapshot)]
     problems = _problems(snapshot)

@@ -125,10 +125,11 @@ def drift_lines(drift: Drift) -> list[tuple[str, str]]:
 
 
 def render_verify(result: VerifyResult, console: Console | None = None) -> None:
-    from rich.console import Console
     from rich.markup import escape
 
-    console = console or Console(highlight=False, soft_wrap=True)
+    from envcheck.cli.console import output_console
+
+    console = console or output_console()
     marks = {"error": "[bold red]✘[/]", "info": "[blue]i[/]"}
     drift = result.drift
     version = f", Python {result.python_version}" if result.python_version else ""

@@ -110,8 +110,7 @@ def check_driver_too_old(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding
             summary=f"CUDA {cuda} (torch {build.version}) is not in envcheck's driver table",
             explanation="envcheck's knowledge is older than this torch build, so it cannot "
                         "say which driver it needs.",
-            fix="pip install -U envcheck   # or refresh the table: "
-                "python scripts/refresh_cuda_tables.py",
+            fix="pip install -U envcheck   # newer envcheck releases carry newer CUDA tables",
         )
 
 

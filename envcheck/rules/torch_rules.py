@@ -342,7 +342,7 @@ def check_knowledge_age(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]
                     f"(newest known: {newest.version})",
             explanation="Checks that need the release's facts (companions, cuDNN, Python, "
                         "glibc) are skipped for it rather than guessed.",
-            fix="pip install -U envcheck   # or: python scripts/refresh_torch_releases.py",
+            fix="pip install -U envcheck   # newer envcheck releases carry newer torch tables",
         )
     for gpu in snapshot.gpus:
         if gpu.compute_capability is None and find_gpu(gpu.name) is None:

@@ -307,8 +307,8 @@ def _refuse_foreign_target(resolver: Resolver, target: Target, context: LockCont
             f"pip-tools resolves for the machine it runs on (Python {context.machine_python} "
             f"on {context.machine_platform or 'an unsupported platform'}), but target "
             f"{target.name} is Python {target.python} on {target.platform}",
-            hint="use --resolver uv (it resolves for any platform: pip install "
-            "'envcheck[lock]'), or run envcheck lock --resolver pip-tools on such a machine")
+            hint="use --resolver uv (installed with envcheck; it resolves for any platform), "
+            "or run envcheck lock --resolver pip-tools on such a machine")
 
 
 def lock_targets(project: Project, request: LockRequest, context: LockContext,

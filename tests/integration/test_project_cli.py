@@ -122,5 +122,5 @@ def test_no_pyproject_says_where_it_looked(envcheck_cli: CliRunner, tmp_path: Pa
     result = envcheck_cli("target", "list", "--json", cwd=empty)
     assert result.returncode == 2
     assert f"no pyproject.toml in {empty}" in result.stderr
-    assert "Create one there" in result.stderr
+    assert "To start a project, create" in result.stderr
     assert json.loads(result.stdout or "null") is None

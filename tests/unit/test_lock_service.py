@@ -217,9 +217,13 @@ def test_no_resolver_installed(tmp_path: Path) -> None:
     empty.mkdir()
     with pytest.raises(ResolverUnavailableError, match="no resolver is installed") as caught:
         lock_targets(proj, LockRequest(), context(FakeRunner(), empty))
-    assert "pip install 'envcheck[lock]'" in str(caught.value)
-    with pytest.raises(ResolverUnavailableError, match="pip-tools resolver is not installed"):
+    assert "uv comes with envcheck: reinstall envcheck" in str(caught.value)
+    assert "`pip install uv`" in str(caught.value)
+    with pytest.raises(ResolverUnavailableError, match="pip-tools resolver is not installed"
+                       ) as pip_tools:
         lock_targets(proj, LockRequest(resolver="pip-tools"), context(FakeRunner(), empty))
+    assert "pipx inject envcheck pip-tools" in str(pip_tools.value)
+    assert "or use --resolver uv" in str(pip_tools.value)
 
 
 def test_pip_tools_refuses_another_platform(tmp_path: Path, bin_dir: Path) -> None:

@@ -248,7 +248,7 @@ def test_no_pyproject_says_where_it_looked_and_how_to_create_one(tmp_path: Path)
         load_project(tmp_path)
     assert str(tmp_path) in caught.value.message
     assert caught.value.hint is not None
-    assert "Create one there" in caught.value.hint
+    assert "To start a project, create" in caught.value.hint
 
 
 def test_load_project_reads_the_file(tmp_path: Path) -> None:

@@ -1,0 +1,35 @@
+"""No message sends a user of the installed wheel to files only a source checkout has."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import envcheck
+
+PACKAGE = Path(envcheck.__file__).parent
+# Folders of the repository that the wheel does not ship.
+SOURCE_ONLY = ("scripts/", ".ci/", "tests/data", "benchmarks/")
+
+
+def _docstring_nodes(tree: ast.AST) -> set[int]:
+    ids = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant):
+            ids.add(id(body[0].value))
+    return ids
+
+
+def test_no_message_names_a_file_of_the_source_checkout() -> None:
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = _docstring_nodes(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and id(node) not in docstrings \
+                    and any(folder in node.value for folder in SOURCE_ONLY):
+                offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: {node.value!r}")
+    assert offenders == []
