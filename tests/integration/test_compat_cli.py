@@ -35,8 +35,8 @@ def test_compat_torch_shows_unknown_as_unknown(envcheck_cli: CliRunner) -> None:
     assert not re.search(r"^\s+cu\d+: *$", result.stdout, re.M)  # no empty arch list
     assert "torchvision unknown" in result.stdout
     assert "cu126: sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90 (release-matrix)" in result.stdout
-    older = envcheck_cli("compat", "torch", "2.10.0").stdout
-    assert "cu126: not recorded; at most sm_90 (bounded by its CUDA toolkit)" in older
+    older = envcheck_cli("compat", "torch", "2.7.1").stdout
+    assert "cu118: not recorded; at most sm_90 (bounded by its CUDA toolkit)" in older
 
 
 def test_compat_gpu_lists_every_variant_with_its_status(envcheck_cli: CliRunner) -> None:

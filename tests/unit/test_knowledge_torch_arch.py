@@ -47,6 +47,9 @@ CASES = [
     # pytorch/pytorch#182250: get_arch_list() of the download.pytorch.org 2.11.0 wheels.
     ("2.11.0+cu126", "measured", "sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90"),
     ("2.11.0+cu128", "measured", "sm_75 sm_80 sm_86 sm_90 sm_100 sm_120"),
+    # RELEASE.md's CUDA Support Matrix "For Release 2.9 and 2.10" (pytorch/pytorch#175253).
+    ("2.10.0+cu126", "release-matrix", "sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90"),
+    ("2.10.0+cu130", "release-matrix", "sm_75 sm_80 sm_86 sm_90 sm_100 sm_120"),
     # RELEASE.md's CUDA Support Matrix "For Release 2.12, 2.13 and 2.14": 12.6.3 Maxwell(5.0)
     # to Hopper(9.0); 13.2.1 Turing(7.5) to Blackwell(10.0, 12.0).
     *((f"{v}+cu126", "release-matrix", "sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90")
