@@ -15,10 +15,11 @@ from packaging.version import Version
 from envcheck.snapshot import DriverVersion
 
 GpuSegment = Literal["datacenter", "workstation", "consumer", "jetson"]
-ArchSource = Literal["measured", "build-script", "bounded", "none"]
+ArchSource = Literal["measured", "build-script", "release-matrix", "bounded", "none"]
 """Where a torch variant's arch list comes from: "measured" from the wheel, "build-script"
-from the TORCH_CUDA_ARCH_LIST PyTorch's build script sets for that CUDA version, "bounded"
-when neither was read (only the toolkit's newest target bounds it), "none" for a CPU build."""
+from the TORCH_CUDA_ARCH_LIST PyTorch's build script sets for that CUDA version,
+"release-matrix" from the CUDA Support Matrix of PyTorch's RELEASE.md, "bounded" when none was
+read (only the toolkit's newest target bounds it), "none" for a CPU build."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,7 +106,7 @@ class TorchVariant:
     cudnn: Version | None
     arch_list: tuple[str, ...]
     """sm_XX machine code and compute_XX PTX, as torch.cuda.get_arch_list() prints them;
-    empty unless `arch_source` is "measured" or "build-script"."""
+    empty when `arch_source` is "bounded" or "none"."""
     arch_source: ArchSource = "bounded"
     nccl: Version | None = None
     """The nvidia-nccl-cuXX the wheel pins; None where not recorded (or bundled)."""

@@ -194,8 +194,10 @@ def _arch_source(where: str, name: str, table: Mapping[str, Any]) -> ArchSource:
         return "measured"
     if raw == "build-script":
         return "build-script"
-    raise _fail(where, f"arch_list needs arch_from = \"measured\" or \"build-script\", "
-                       f"got {raw!r}")
+    if raw == "release-matrix":
+        return "release-matrix"
+    raise _fail(where, f"arch_list needs arch_from = \"measured\", \"build-script\" or "
+                       f"\"release-matrix\", got {raw!r}")
 
 
 def _release(table: Mapping[str, Any], known: set[str]) -> TorchRelease:

@@ -183,14 +183,14 @@ def build_runs(release: TorchRelease, variant: TorchVariant, *, driver: DriverVe
 
 def newest_runnable_build(*, driver: DriverVersion | None, platform: DriverPlatform = "linux",
                           capabilities: tuple[str | None, ...] = (), python: str | None = None,
-                          prefer: TorchRelease | None = None
+                          prefer: TorchRelease | tuple[TorchRelease, ...] | None = None
                           ) -> tuple[TorchRelease, TorchVariant] | None:
-    """The one answer to "which CUDA build of torch runs here": the preferred release's
-    newest CUDA variant that runs, else the newest release's. The doctor's fixes, lock
-    gating and `envcheck compat driver` all ask this."""
-    releases = list(reversed(torch_releases()))
-    if prefer is not None:
-        releases = [prefer, *(r for r in releases if r.version != prefer.version)]
+    """The one answer to "which CUDA build of torch runs here": the newest CUDA variant that
+    runs of the preferred release(s), tried in the order given, else of the newest release
+    that has one. The doctor's fixes, lock gating and `envcheck compat driver` all ask this."""
+    preferred = () if prefer is None else (prefer,) if isinstance(prefer, TorchRelease) else prefer
+    first = {r.version for r in preferred}
+    releases = [*preferred, *(r for r in reversed(torch_releases()) if r.version not in first)]
     for release in releases:
         for variant in _cuda_variants_newest_first(release):
             if build_runs(release, variant, driver=driver, platform=platform,

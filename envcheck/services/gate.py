@@ -22,7 +22,12 @@ from envcheck.knowledge.torch_tables import find_variant, torch_releases
 from envcheck.lockfile_model import Lockfile
 from envcheck.project_model import Profile, Target
 from envcheck.rules import run_rules
-from envcheck.rules.facts import variant_ok_here
+from envcheck.rules.facts import (
+    driver_platform,
+    gpu_capability,
+    newest_runnable_build,
+    python_minor,
+)
 from envcheck.snapshot import (
     Driver,
     Gpu,
@@ -119,20 +124,21 @@ def _allowed(target: Target) -> SpecifierSet | None:
 
 def _runnable_for_target(snapshot: Snapshot, target: Target
                          ) -> tuple[TorchRelease, TorchVariant, bool] | None:
-    """The newest build that runs on this profile, preferring releases the target's torch
-    specifier allows; the flag says whether the specifier must change too. The same
-    newest-first search as the doctor's fixes (rules.facts)."""
+    """The newest build that runs on this profile, releases the target's torch specifier
+    allows first; the flag says whether the specifier must change too. The same search as
+    the doctor's fixes (rules.facts.newest_runnable_build)."""
     allowed = _allowed(target)
-    releases = list(reversed(torch_releases()))
-    ordered = ([r for r in releases if allowed is not None and r.version in allowed]
-               + [r for r in releases if allowed is None or r.version not in allowed])
-    for release in ordered:
-        variants = sorted((v for v in release.variants if v.cuda is not None),
-                          key=lambda v: v.cuda or Version("0"), reverse=True)
-        for variant in variants:
-            if variant_ok_here(snapshot, release, variant):
-                return release, variant, allowed is not None and release.version not in allowed
-    return None
+    preferred = tuple(r for r in reversed(torch_releases())
+                      if allowed is not None and r.version in allowed)
+    found = newest_runnable_build(
+        driver=snapshot.driver.version if snapshot.driver.status == "ok" else None,
+        platform=driver_platform(snapshot),
+        capabilities=tuple(gpu_capability(g) for g in snapshot.gpus),
+        python=python_minor(snapshot), prefer=preferred)
+    if found is None:
+        return None
+    release, variant = found
+    return release, variant, allowed is not None and release.version not in allowed
 
 
 def target_command(target: Target, cuda: str, torch: str | None) -> str:

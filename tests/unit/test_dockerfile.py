@@ -129,13 +129,14 @@ def test_cuda_labels_state_the_build_its_driver_and_its_gpus() -> None:
 
 
 def test_an_arch_list_not_recorded_is_said_in_words() -> None:
-    target = Target(name="t", python="3.11", platform="linux/x86_64", cuda="cu126",
-                    torch="==2.13.0")
-    lock = _lock(target, ("torch", "2.13.0+cu126"))
+    # 2.7.1's cu118 build: neither measured nor read from a build script or RELEASE.md.
+    target = Target(name="t", python="3.11", platform="linux/x86_64", cuda="cu118",
+                    torch="==2.7.1")
+    lock = _lock(target, ("torch", "2.7.1+cu118"))
     labels = image_labels.image_labels(target=target, lock=lock, lock_text="",
                                        base=parse_image_reference(LOCAL_BASE))
     assert labels["org.envcheck.compute-capabilities"] == image_labels.NOT_RECORDED
-    assert labels["org.envcheck.cuda"] == "12.6"
+    assert labels["org.envcheck.cuda"] == "11.8"
 
 
 def test_cpu_labels_and_no_cuda_requirement() -> None:

@@ -161,8 +161,9 @@ def test_download_pytorch_org_variants_from_the_previous_versions_page() -> None
     release, cu118 = found
     assert release.pypi_default == "cu126"  # adding variants leaves PyPI's default alone
     assert cu118.cuda == Version("11.8")
-    # The page names builds only: no cuDNN and no arch list is claimed for them.
-    assert cu118.cudnn is None
+    # The page names builds only; the cuDNN is RELEASE.md's 2.7 row (CUDA 11.8, CUDNN
+    # 9.1.0.70), and no arch list is claimed for it.
+    assert cu118.cudnn == Version("9.1.0.70")
     assert cu118.arch_list == ()
 
 
@@ -188,7 +189,10 @@ def test_release_md_rows_for_2_13_and_2_14() -> None:
     cu132 = variant_for_cuda(release, Version("13.2"))
     assert cu132 is not None
     assert cu132.cudnn == Version("9.24.0.43")
-    assert cu132.arch_list == ()
+    assert cu132.nccl == Version("2.30.7")
+    # RELEASE.md's CUDA Support Matrix for 2.12 to 2.14 (13.2.1: Turing to Blackwell).
+    assert cu132.arch_list == ("sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120")
+    assert cu132.arch_source == "release-matrix"
     cu126 = find_variant(Version("2.13.0+cu126"))
     assert cu126 is not None
     assert cu126[1].cudnn == Version("9.10.2.21")

@@ -47,6 +47,15 @@ CASES = [
     # pytorch/pytorch#182250: get_arch_list() of the download.pytorch.org 2.11.0 wheels.
     ("2.11.0+cu126", "measured", "sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90"),
     ("2.11.0+cu128", "measured", "sm_75 sm_80 sm_86 sm_90 sm_100 sm_120"),
+    # RELEASE.md's CUDA Support Matrix "For Release 2.9 and 2.10" (pytorch/pytorch#175253).
+    ("2.10.0+cu126", "release-matrix", "sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90"),
+    ("2.10.0+cu130", "release-matrix", "sm_75 sm_80 sm_86 sm_90 sm_100 sm_120"),
+    # RELEASE.md's CUDA Support Matrix "For Release 2.12, 2.13 and 2.14": 12.6.3 Maxwell(5.0)
+    # to Hopper(9.0); 13.2.1 Turing(7.5) to Blackwell(10.0, 12.0).
+    *((f"{v}+cu126", "release-matrix", "sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90")
+      for v in ("2.12.0", "2.12.1", "2.13.0", "2.14.0", "2.14.1")),
+    *((f"{v}+cu132", "release-matrix", "sm_75 sm_80 sm_86 sm_90 sm_100 sm_120")
+      for v in ("2.12.0", "2.12.1", "2.13.0", "2.14.0", "2.14.1")),
     *((f"{v}+cu130", "measured", MEASURED_CU130) for v in (
         "2.11.0", "2.12.0", "2.12.1", "2.13.0", "2.14.0", "2.14.1")),
 ]
@@ -106,3 +115,29 @@ def test_nccl_pins_recorded_from_the_wheels_metadata() -> None:
     found = find_variant(Version("2.6.0"))
     assert found is not None
     assert found[1].nccl is None
+
+
+@pytest.mark.parametrize(
+    ("build", "cudnn", "nccl"),
+    [
+        # RELEASE.md's compatibility matrix (the copy with the 2.12 row) and PRs #187075,
+        # #194367: cuDNN per CUDA build, NCCL from 2.10 on.
+        ("2.4.1+cu118", "9.1.0.70", None),
+        ("2.6.0+cu126", "9.5.1.17", None),
+        ("2.7.1+cu128", "9.7.1.26", None),
+        ("2.9.1+cu130", "9.13.0.50", None),
+        ("2.10.0+cu130", "9.15.1.9", "2.28.9"),
+        ("2.11.0+cu128", "9.17.1.4", "2.28.9"),
+        ("2.12.1+cu126", "9.10.2.21", "2.29.3"),
+        ("2.13.0+cu132", "9.20.0.48", "2.29.7"),
+        ("2.14.1+cu126", "9.10.2.21", "2.29.3"),
+        # The PyPI wheel's own pin wins where RELEASE.md says otherwise (9.17.1.4 there).
+        ("2.11.0+cu130", "9.19.0.56", "2.28.9"),
+    ],
+)
+def test_cudnn_and_nccl_per_variant(build: str, cudnn: str, nccl: str | None) -> None:
+    found = find_variant(Version(build))
+    assert found is not None, build
+    variant = found[1]
+    assert variant.cudnn == Version(cudnn)
+    assert variant.nccl == (Version(nccl) if nccl else None)
