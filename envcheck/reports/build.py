@@ -47,7 +47,7 @@ from typing import TypeVar
 from packaging.version import Version
 
 from envcheck.errors import ParseError
-from envcheck.knowledge.cuda_tables import find_gpu
+from envcheck.knowledge.gpu_tables import find_gpu
 from envcheck.knowledge.signatures import match_error
 from envcheck.knowledge.torch_tables import cuda_from_local_label
 from envcheck.parsers.ldconfig import identify_cuda_library

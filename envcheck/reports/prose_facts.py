@@ -30,7 +30,7 @@ from functools import cache
 
 from packaging.version import Version
 
-from envcheck.knowledge.cuda_tables import find_gpu
+from envcheck.knowledge.gpu_tables import find_gpu
 from envcheck.reports.line_facts import CudaMention, CudaRole, DockerRun, LineFacts, ReportedGpu
 from envcheck.snapshot import DriverVersion
 from envcheck.versions import version_or_none
