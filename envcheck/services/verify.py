@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from packaging.utils import canonicalize_name
@@ -64,12 +64,38 @@ class VerifyResult:
     """How long the probe took in the target interpreter."""
 
     @property
+    def holds_envcheck(self) -> bool:
+        """envcheck itself is installed here and not pinned: `uv pip sync` would uninstall
+        it (and its dependencies) from the environment it runs from (issue 14)."""
+        return any(canonicalize_name(extra.name) == "envcheck" for extra in self.drift.extra)
+
+    @property
     def fix(self) -> str | None:
+        if self.holds_envcheck:
+            return install_keeping_extras(self.lock_path, self.drift, python=self.executable)
         return sync_command(self.lock_path, self.drift, python=self.executable)
 
     @property
     def fix_with_pip(self) -> str | None:
         return pip_command(self.lock_path, self.drift, python=self.executable)
+
+
+ENVCHECK_KEPT_NOTE = (
+    "this environment holds envcheck itself, which the lock does not pin: `uv pip sync` would "
+    "uninstall it and its dependencies, so the fix installs what differs and leaves the "
+    "extras; to make it exactly the lock, run envcheck from its own environment (`pipx "
+    "install envcheck`) and verify this one with --python")
+
+
+def install_keeping_extras(lock_path: str, drift: Drift, *, python: str | None = None
+                           ) -> str | None:
+    """uv's install of what differs from the lock, removing nothing."""
+    if drift.identical:
+        return None
+    command = f"uv pip install --require-hashes -r {lock_path}"
+    if python:
+        command += f" --python {python}"
+    return command + "".join(f" --reinstall-package {p.name}" for p in drift.tampered)
 
 
 def verify_environment(host: Host, request: VerifyRequest) -> VerifyResult:
@@ -96,10 +122,13 @@ def verify_environment(host: Host, request: VerifyRequest) -> VerifyResult:
                     records_checked=not request.quick)
     python = report.get("python") or {}
     version = python.get("version")
-    return VerifyResult(
+    result = VerifyResult(
         lock=request.lock, lock_path=request.lock_path, executable=executable,
         selected_by=selected_by, python_version=str(version) if version else None,
         drift=drift, notes=tuple(lock_notes(request.lock, python)), seconds=seconds)
+    if result.holds_envcheck:
+        result = replace(result, notes=(*result.notes, ENVCHECK_KEPT_NOTE))
+    return result
 
 
 def distributions_from_report(report: Mapping[str, Any]) -> tuple[InstalledDistribution, ...]:
