@@ -20,6 +20,7 @@ from envcheck.adapters.runner import CommandResult, CommandRunner
 from envcheck.errors import (
     CommandNotFoundError,
     CommandTimeoutError,
+    ExitCode,
     ResolutionError,
     UsageError,
 )
@@ -54,7 +55,13 @@ _STDERR_TAIL_LINES = 30
 
 
 class ResolverUnavailableError(UsageError):
-    """No resolver installed, or it cannot reach the index: nothing was resolved."""
+    """No resolver installed: nothing was resolved; the message says what to install."""
+
+
+class IndexUnreachableError(ResolverUnavailableError):
+    """The resolver could not read a package index, or hung on one: an outside failure."""
+
+    exit_code = ExitCode.ENGINE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,7 +165,7 @@ class _SubprocessResolver:
         if not result.ok:
             tail = explanation(said)
             if _NETWORK_SIGNS.search(said):
-                raise ResolverUnavailableError(
+                raise IndexUnreachableError(
                     f"{self.name} could not read the package index:\n{tail}",
                     hint="check the index URLs in [tool.envcheck.indexes], the network, and "
                     "the credentials (${VARIABLE} in the URL, or ~/.netrc)")
@@ -181,7 +188,7 @@ class _SubprocessResolver:
                 f"the {self.name} resolver ({self.executable}) cannot run: "
                 f"{_scrub(str(e), secrets)}", hint=self.install_hint) from e
         except CommandTimeoutError as e:
-            raise ResolverUnavailableError(
+            raise IndexUnreachableError(
                 f"{self.name} did not finish within {timeout:g} s and was stopped; a slow or "
                 "unreachable index is the usual cause", hint="check the index and retry") from e
 
