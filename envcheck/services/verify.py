@@ -65,15 +65,11 @@ class VerifyResult:
 
     @property
     def holds_envcheck(self) -> bool:
-        """envcheck itself is installed here and not pinned: `uv pip sync` would uninstall
-        it (and its dependencies) from the environment it runs from (issue 14)."""
-        return any(canonicalize_name(extra.name) == "envcheck" for extra in self.drift.extra)
+        return holds_envcheck(self.drift)
 
     @property
     def fix(self) -> str | None:
-        if self.holds_envcheck:
-            return install_keeping_extras(self.lock_path, self.drift, python=self.executable)
-        return sync_command(self.lock_path, self.drift, python=self.executable)
+        return restore_command(self.lock_path, self.drift, python=self.executable)
 
     @property
     def fix_with_pip(self) -> str | None:
@@ -85,6 +81,20 @@ ENVCHECK_KEPT_NOTE = (
     "uninstall it and its dependencies, so the fix installs what differs and leaves the "
     "extras; to make it exactly the lock, run envcheck from its own environment (`pipx "
     "install envcheck`) and verify this one with --python")
+
+
+def holds_envcheck(drift: Drift) -> bool:
+    """envcheck itself is installed there and not pinned: `uv pip sync` would uninstall it
+    (and its dependencies) from the environment it runs from (issue 14)."""
+    return any(canonicalize_name(extra.name) == "envcheck" for extra in drift.extra)
+
+
+def restore_command(lock_path: str, drift: Drift, *, python: str | None = None) -> str | None:
+    """The command that brings the environment back to the lock: `uv pip sync`, unless that
+    would uninstall envcheck itself; then an install of what differs."""
+    if holds_envcheck(drift):
+        return install_keeping_extras(lock_path, drift, python=python)
+    return sync_command(lock_path, drift, python=python)
 
 
 def install_keeping_extras(lock_path: str, drift: Drift, *, python: str | None = None

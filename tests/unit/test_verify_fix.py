@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from envcheck.drift import Drift, ExtraPackage, MissingPackage
 from envcheck.lockfile_model import LockedPackage, Lockfile, LockHeader
-from envcheck.services.verify import VerifyResult
+from envcheck.services.verify import VerifyResult, restore_command
 
 LOCK = Lockfile(
     header=LockHeader(schema="envcheck.lock/1", target="app", python="3.11",
@@ -34,3 +34,9 @@ def test_an_environment_without_envcheck_is_synced_exactly() -> None:
     assert not result.holds_envcheck
     assert result.fix is not None
     assert result.fix.startswith("uv pip sync lockfiles/app.txt")
+
+
+def test_restore_command_is_the_one_answer_for_every_caller() -> None:
+    result = _result("envcheck")
+    assert restore_command("lockfiles/app.txt", result.drift, python="/v/bin/python") == \
+        result.fix
