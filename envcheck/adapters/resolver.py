@@ -13,13 +13,14 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import unquote, urlsplit
 
 from envcheck.adapters.runner import CommandResult, CommandRunner
 from envcheck.errors import (
     CommandNotFoundError,
     CommandTimeoutError,
+    ExitCode,
     ResolutionError,
     UsageError,
 )
@@ -54,7 +55,28 @@ _STDERR_TAIL_LINES = 30
 
 
 class ResolverUnavailableError(UsageError):
-    """No resolver installed, or it cannot reach the index: nothing was resolved."""
+    """No resolver installed: nothing was resolved; the message says what to install."""
+
+
+class IndexUnreachableError(ResolverUnavailableError):
+    """The resolver could not read a package index, or hung on one: an outside failure."""
+
+    exit_code = ExitCode.ENGINE
+
+
+@dataclass(frozen=True, kw_only=True)
+class PinnedIndex:
+    """An index that serves only the named packages, never their dependencies: a PyTorch
+    variant index hosts numpy, pillow and more, which must still come from the general index
+    (issue 14). uv pins per package (an explicit index plus a source for each package, as
+    [tool.uv.sources] does); pip has no such pinning, so pip-compile uses it as one more
+    index."""
+
+    name: str
+    url: str
+    """Credentials expanded: a secret, never written to a file or an argv."""
+    flat: bool = False
+    packages: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +92,8 @@ class ResolveRequest:
     """Extra indexes, credentials expanded: secrets, passed through the environment only."""
     find_links: tuple[str, ...] = ()
     """Flat indexes (folders or pages of wheel links), passed the same way."""
+    pinned: tuple[PinnedIndex, ...] = ()
+    """Indexes that serve only some packages (see PinnedIndex)."""
     upgrade_packages: tuple[str, ...] = ()
     env: Mapping[str, str]
     """The environment the resolver runs in (PATH, HOME for netrc and caches, proxies)."""
@@ -133,14 +157,15 @@ class _SubprocessResolver:
 
     def resolve(self, request: ResolveRequest) -> str:
         env = {**request.env, **self._index_env(request)}
-        secrets = (*request.index_urls, *request.find_links)
+        secrets = (*request.index_urls, *request.find_links,
+                   *(index.url for index in request.pinned))
         result = self._run(self.argv(request), env=env, timeout=request.timeout,
                            secrets=secrets)
         said = _scrub(result.stderr.strip() or result.stdout.strip(), secrets)
         if not result.ok:
             tail = explanation(said)
             if _NETWORK_SIGNS.search(said):
-                raise ResolverUnavailableError(
+                raise IndexUnreachableError(
                     f"{self.name} could not read the package index:\n{tail}",
                     hint="check the index URLs in [tool.envcheck.indexes], the network, and "
                     "the credentials (${VARIABLE} in the URL, or ~/.netrc)")
@@ -163,9 +188,48 @@ class _SubprocessResolver:
                 f"the {self.name} resolver ({self.executable}) cannot run: "
                 f"{_scrub(str(e), secrets)}", hint=self.install_hint) from e
         except CommandTimeoutError as e:
-            raise ResolverUnavailableError(
+            raise IndexUnreachableError(
                 f"{self.name} did not finish within {timeout:g} s and was stopped; a slow or "
                 "unreachable index is the usual cause", hint="check the index and retry") from e
+
+
+def pins_path(request: ResolveRequest) -> Path:
+    """Where uv reads the per-package index pins: a pyproject.toml beside the output."""
+    return request.output.parent / "envcheck-index-pins" / "pyproject.toml"
+
+
+def _without_credentials(url: str) -> tuple[str, str | None, str | None]:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None, None
+    host = parts.netloc.rsplit("@", 1)[1]
+    return (parts._replace(netloc=host).geturl(), unquote(parts.username or "") or None,
+            unquote(parts.password or "") or None)
+
+
+def _uv_index_variable(name: str) -> str:
+    # uv reads a named index's credentials from UV_INDEX_<NAME>_USERNAME / _PASSWORD, the
+    # name upper-cased with every other character than a letter or digit made `_`.
+    return "UV_INDEX_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def render_pins(pinned: Sequence[PinnedIndex]) -> str:
+    """A pyproject.toml whose only job is [tool.uv.sources]: each pinned package from its
+    explicit index, everything else from the general ones. Holds no credentials."""
+    import tomlkit
+
+    packages = [name for index in pinned for name in index.packages]
+    document: dict[str, Any] = {
+        "project": {"name": "envcheck-index-pins", "version": "0", "dependencies": packages},
+        "tool": {"uv": {
+            "sources": {name: {"index": index.name} for index in pinned
+                        for name in index.packages},
+            "index": [{"name": index.name, "url": _without_credentials(index.url)[0],
+                       "explicit": True, **({"format": "flat"} if index.flat else {})}
+                      for index in pinned],
+        }},
+    }
+    return tomlkit.dumps(document)
 
 
 class UvResolver(_SubprocessResolver):
@@ -173,8 +237,16 @@ class UvResolver(_SubprocessResolver):
 
     name: ResolverName = "uv"
 
+    def resolve(self, request: ResolveRequest) -> str:
+        if request.pinned:
+            path = pins_path(request)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render_pins(request.pinned), encoding="utf-8")
+        return super().resolve(request)
+
     def argv(self, request: ResolveRequest) -> list[str]:
-        argv = [str(self.executable), "pip", "compile", *map(str, request.inputs),
+        inputs = (pins_path(request), *request.inputs) if request.pinned else request.inputs
+        argv = [str(self.executable), "pip", "compile", *map(str, inputs),
                 "--output-file", str(request.output), "--generate-hashes", "--no-header",
                 "--quiet", "--python-version", request.python,
                 "--python-platform", _UV_PLATFORMS[request.platform]]
@@ -191,6 +263,12 @@ class UvResolver(_SubprocessResolver):
             env["UV_INDEX"] = " ".join(request.index_urls)
         if request.find_links:
             env["UV_FIND_LINKS"] = ",".join(request.find_links)
+        for index in request.pinned:
+            _url, username, password = _without_credentials(index.url)
+            if username:
+                env[f"{_uv_index_variable(index.name)}_USERNAME"] = username
+            if password:
+                env[f"{_uv_index_variable(index.name)}_PASSWORD"] = password
         return env
 
 
@@ -209,11 +287,14 @@ class PipToolsResolver(_SubprocessResolver):
         return argv
 
     def _index_env(self, request: ResolveRequest) -> dict[str, str]:
+        # pip cannot take a package from one index only: a pinned index is one more index.
+        index_urls = (*request.index_urls, *(i.url for i in request.pinned if not i.flat))
+        find_links = (*request.find_links, *(i.url for i in request.pinned if i.flat))
         env = {}
-        if request.index_urls:
-            env["PIP_EXTRA_INDEX_URL"] = " ".join(request.index_urls)
-        if request.find_links:
-            env["PIP_FIND_LINKS"] = " ".join(request.find_links)
+        if index_urls:
+            env["PIP_EXTRA_INDEX_URL"] = " ".join(index_urls)
+        if find_links:
+            env["PIP_FIND_LINKS"] = " ".join(find_links)
         return env
 
 

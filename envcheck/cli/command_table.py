@@ -9,58 +9,51 @@ modules really register, so a command added without a row here fails the tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True, kw_only=True)
-class CommandEntry:
-    name: str
-    module: str
-    """The module whose import registers the command on envcheck.cli.app.app."""
-    summary: str
-    """The start of the command's own help text, shown by `envcheck --help`."""
-
+# (name, module, summary): the command, the module whose import registers it on
+# envcheck.cli.app.app, and the start of its own help text. Plain tuples, not a dataclass:
+# `dataclasses` imports `inspect`, about 8 ms of the 100 ms budget of every `envcheck --help`.
+CommandEntry = tuple[str, str, str]
 
 COMMANDS: tuple[CommandEntry, ...] = (
-    CommandEntry(name="inspect", module="envcheck.cli.inspect_command",
-                 summary="Describe this machine: driver, GPUs, CUDA toolkits and libraries, "
-                         "Python, torch."),
-    CommandEntry(name="doctor", module="envcheck.cli.doctor_command",
-                 summary="Diagnose this machine (or a saved Snapshot, or a pasted report)"),
-    CommandEntry(name="compat", module="envcheck.cli.compat_command",
-                 summary="Query envcheck's compatibility knowledge"),
-    CommandEntry(name="fit", module="envcheck.cli.fit_command",
-                 summary="Estimate a run's GPU memory"),
-    CommandEntry(name="guard", module="envcheck.cli.guard_command",
-                 summary="Run COMMAND and watch the GPUs"),
-    CommandEntry(name="target", module="envcheck.cli.project_commands",
-                 summary="What to build: [tool.envcheck.targets] in pyproject.toml."),
-    CommandEntry(name="profile", module="envcheck.cli.project_commands",
-                 summary="The machines targets must run on: [tool.envcheck.profiles]"),
-    CommandEntry(name="lock", module="envcheck.cli.lock_command",
-                 summary="Resolve each target to lockfiles/<target>.txt"),
-    CommandEntry(name="check-lock", module="envcheck.cli.lock_command",
-                 summary="Would this lock run on those machines?"),
-    CommandEntry(name="verify", module="envcheck.cli.verify_command",
-                 summary="Compare the installed environment to a lockfile"),
-    CommandEntry(name="dockerfile", module="envcheck.cli.image_command",
-                 summary="Write images/TARGET/Dockerfile"),
-    CommandEntry(name="image", module="envcheck.cli.image_command",
-                 summary="Build training images from locks, and check them without running "
-                         "them."),
-    CommandEntry(name="fingerprint", module="envcheck.cli.parity_commands",
-                 summary="Record the environment and a fixed numerical behaviour suite"),
-    CommandEntry(name="compare", module="envcheck.cli.parity_commands",
-                 summary="Compare two fingerprints section by section"),
-    CommandEntry(name="promote", module="envcheck.cli.parity_commands",
-                 summary="Gate IMAGE for the remote host"),
-    CommandEntry(name="matrix", module="envcheck.cli.matrix_command",
-                 summary="Plan CI across GPUs"),
-    CommandEntry(name="report", module="envcheck.cli.report_command",
-                 summary="Judge each target's fingerprints against its reference runner's"),
+    ("inspect", "envcheck.cli.inspect_command",
+     "Describe this machine: driver, GPUs, CUDA toolkits and libraries, "
+     "Python, torch."),
+    ("doctor", "envcheck.cli.doctor_command",
+     "Diagnose this machine (or a saved Snapshot, or a pasted report)"),
+    ("compat", "envcheck.cli.compat_command",
+     "Query envcheck's compatibility knowledge"),
+    ("fit", "envcheck.cli.fit_command",
+     "Estimate a run's GPU memory"),
+    ("guard", "envcheck.cli.guard_command",
+     "Run COMMAND and watch the GPUs"),
+    ("target", "envcheck.cli.project_commands",
+     "What to build: [tool.envcheck.targets] in pyproject.toml."),
+    ("profile", "envcheck.cli.project_commands",
+     "The machines targets must run on: [tool.envcheck.profiles]"),
+    ("lock", "envcheck.cli.lock_command",
+     "Resolve each target to lockfiles/<target>.txt"),
+    ("check-lock", "envcheck.cli.lock_command",
+     "Would this lock run on those machines?"),
+    ("verify", "envcheck.cli.verify_command",
+     "Compare the installed environment to a lockfile"),
+    ("dockerfile", "envcheck.cli.image_command",
+     "Write images/TARGET/Dockerfile"),
+    ("image", "envcheck.cli.image_command",
+     "Build training images from locks, and check them without running "
+     "them."),
+    ("fingerprint", "envcheck.cli.parity_commands",
+     "Record the environment and a fixed numerical behaviour suite"),
+    ("compare", "envcheck.cli.parity_commands",
+     "Compare two fingerprints section by section"),
+    ("promote", "envcheck.cli.parity_commands",
+     "Gate IMAGE for the remote host"),
+    ("matrix", "envcheck.cli.matrix_command",
+     "Plan CI across GPUs"),
+    ("report", "envcheck.cli.report_command",
+     "Judge each target's fingerprints against its reference runner's"),
 )
 
-BY_NAME: dict[str, CommandEntry] = {entry.name: entry for entry in COMMANDS}
+BY_NAME: dict[str, CommandEntry] = {entry[0]: entry for entry in COMMANDS}
 
 APP_HELP = ("Will this training job run, here and there, the same way? Inspect this machine's "
             "NVIDIA driver, GPUs, CUDA stack, Python and torch.")
@@ -84,7 +77,7 @@ def root_help() -> str:
     option_width = max(len(flag) for flag, _ in ROOT_OPTIONS)
     lines += [f"  {flag:<{option_width}}  {text}" for flag, text in ROOT_OPTIONS]
     lines += ["", "Commands:"]
-    name_width = max(len(entry.name) for entry in COMMANDS)
-    lines += [f"  {entry.name:<{name_width}}  {entry.summary}" for entry in COMMANDS]
+    name_width = max(len(name) for name, _module, _summary in COMMANDS)
+    lines += [f"  {name:<{name_width}}  {summary}" for name, _module, summary in COMMANDS]
     lines += ["", "Run `envcheck COMMAND --help` for a command's options."]
     return "\n".join(lines) + "\n"

@@ -27,7 +27,7 @@ def command_for(name: str) -> Command | None:
     entry = BY_NAME.get(name)
     if entry is None:
         return None
-    importlib.import_module(entry.module)
+    importlib.import_module(entry[1])
     from envcheck.cli.app import app
 
     for command_info in app.registered_commands:
@@ -48,7 +48,7 @@ class LazyGroup(TyperGroup):
     """`envcheck`'s own group (Typer(cls=LazyGroup)); subgroups stay plain Typer groups."""
 
     def list_commands(self, ctx: Context) -> list[str]:
-        return [entry.name for entry in COMMANDS]
+        return [name for name, _module, _summary in COMMANDS]
 
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         return command_for(cmd_name)

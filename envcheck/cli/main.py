@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
-from typing import NoReturn
 
 from envcheck.errors import EnvcheckError, ExitCode
 
@@ -88,7 +86,13 @@ def _dispatch(argv: list[str]) -> int:
     return code if isinstance(code, int) else int(ExitCode.OK)
 
 
-def run(argv: list[str] | None = None) -> NoReturn:
+def _print_traceback() -> None:
+    import traceback  # not at the top: it costs ~20 ms of every `envcheck --help`
+
+    traceback.print_exc()
+
+
+def run(argv: list[str] | None = None) -> None:
     """Console-script entry point: one place maps errors to exit codes.
 
     Usage errors exit 2 with one line on stderr; envcheck's own errors carry their exit
@@ -98,21 +102,21 @@ def run(argv: list[str] | None = None) -> NoReturn:
         sys.exit(_dispatch(sys.argv[1:] if argv is None else argv))
     except EnvcheckError as e:
         if _debugging():
-            traceback.print_exc()
+            _print_traceback()
         sys.stderr.write(f"envcheck: error: {e}\n")
         sys.exit(int(e.exit_code))
     except KeyboardInterrupt:
         sys.exit(130)
     except OSError as e:
         if _debugging():
-            traceback.print_exc()
+            _print_traceback()
         sys.stderr.write(_os_error_line(e))
         # A path the user named that cannot be read or written is theirs to fix (2); a
         # socket or a pipe that failed is the outside world's (4). Neither is a bug.
         sys.exit(int(ExitCode.USAGE if e.filename else ExitCode.ENGINE))
     except Exception as e:
         if _debugging():
-            traceback.print_exc()
+            _print_traceback()
         else:
             sys.stderr.write(
                 f"envcheck: internal error: {type(e).__name__}: {e}\n"

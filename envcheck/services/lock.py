@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from envcheck.adapters.filesystem import write_text_atomic
 from envcheck.adapters.resolver import (
+    PinnedIndex,
     Resolver,
     ResolveRequest,
     ResolverName,
@@ -127,6 +129,26 @@ def requirements_text(project: Project, target: Target) -> str:
                          hint="fix `requirements` of the target in pyproject.toml") from e
     except OSError as e:
         raise UsageError(f"target {target.name}: cannot read {path}: {e.strerror or e}") from e
+
+
+# The packages a PyTorch variant index builds per CUDA variant; they come from it and
+# nothing else does.
+TORCH_FAMILY = ("torch", "torchvision", "torchaudio")
+
+
+def torch_family(requirements: str, *, with_torch: bool) -> tuple[str, ...]:
+    """The torch-family packages the lock asks for: torch (the target's own), and those the
+    requirements name directly."""
+    named = {"torch"} if with_torch else set()
+    for line in requirements.splitlines():
+        text = line.split("#", 1)[0].strip()
+        if not text or text.startswith("-"):
+            continue
+        try:
+            named.add(canonicalize_name(Requirement(text).name))
+        except InvalidRequirement:
+            continue  # the resolver itself explains a malformed line
+    return tuple(name for name in TORCH_FAMILY if name in named)
 
 
 def torch_requirement(target: Target) -> str | None:
@@ -334,10 +356,17 @@ def lock_target(project: Project, target: Target, request: LockRequest, context:
     requirements = requirements_text(project, target)
     indexes = select_indexes(project, target)
     variant_index = next((index for index in indexes if target.cuda in index.variants), None)
-    index_urls = tuple(expand_index_url(index, context.env) for index in indexes
+    general = tuple(index for index in indexes if index is not variant_index)
+    index_urls = tuple(expand_index_url(index, context.env) for index in general
                        if index.format == "simple")
-    find_links = tuple(expand_index_url(index, context.env) for index in indexes
+    find_links = tuple(expand_index_url(index, context.env) for index in general
                        if index.format == "flat")
+    # The variant index serves the torch family only: numpy and the rest come from the
+    # general indexes even when the PyTorch index hosts them too (issue 14).
+    pinned = () if variant_index is None else (PinnedIndex(
+        name=variant_index.name, url=expand_index_url(variant_index, context.env),
+        flat=variant_index.format == "flat",
+        packages=torch_family(requirements, with_torch=target.torch is not None)),)
     path = lockfile_path(project, target)
     previous = path.read_text(encoding="utf-8") if path.is_file() else None
     with tempfile.TemporaryDirectory(prefix="envcheck-lock-") as scratch:
@@ -349,7 +378,7 @@ def lock_target(project: Project, target: Target, request: LockRequest, context:
             output.write_text(previous, encoding="utf-8")
         resolved = resolver.resolve(ResolveRequest(
             inputs=inputs, output=output, python=target.python, platform=target.platform,
-            index_urls=index_urls, find_links=find_links,
+            index_urls=index_urls, find_links=find_links, pinned=pinned,
             upgrade_packages=request.upgrade_packages,
             env=context.env, timeout=context.timeout))
     packages = parse_pinned_requirements(resolved, origin=f"{resolver.name}'s output")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from packaging.utils import canonicalize_name
@@ -64,12 +64,48 @@ class VerifyResult:
     """How long the probe took in the target interpreter."""
 
     @property
+    def holds_envcheck(self) -> bool:
+        return holds_envcheck(self.drift)
+
+    @property
     def fix(self) -> str | None:
-        return sync_command(self.lock_path, self.drift, python=self.executable)
+        return restore_command(self.lock_path, self.drift, python=self.executable)
 
     @property
     def fix_with_pip(self) -> str | None:
         return pip_command(self.lock_path, self.drift, python=self.executable)
+
+
+ENVCHECK_KEPT_NOTE = (
+    "this environment holds envcheck itself, which the lock does not pin: `uv pip sync` would "
+    "uninstall it and its dependencies, so the fix installs what differs and leaves the "
+    "extras; to make it exactly the lock, run envcheck from its own environment (`pipx "
+    "install envcheck`) and verify this one with --python")
+
+
+def holds_envcheck(drift: Drift) -> bool:
+    """envcheck itself is installed there and not pinned: `uv pip sync` would uninstall it
+    (and its dependencies) from the environment it runs from (issue 14)."""
+    return any(canonicalize_name(extra.name) == "envcheck" for extra in drift.extra)
+
+
+def restore_command(lock_path: str, drift: Drift, *, python: str | None = None) -> str | None:
+    """The command that brings the environment back to the lock: `uv pip sync`, unless that
+    would uninstall envcheck itself; then an install of what differs."""
+    if holds_envcheck(drift):
+        return install_keeping_extras(lock_path, drift, python=python)
+    return sync_command(lock_path, drift, python=python)
+
+
+def install_keeping_extras(lock_path: str, drift: Drift, *, python: str | None = None
+                           ) -> str | None:
+    """uv's install of what differs from the lock, removing nothing."""
+    if drift.identical:
+        return None
+    command = f"uv pip install --require-hashes -r {lock_path}"
+    if python:
+        command += f" --python {python}"
+    return command + "".join(f" --reinstall-package {p.name}" for p in drift.tampered)
 
 
 def verify_environment(host: Host, request: VerifyRequest) -> VerifyResult:
@@ -96,10 +132,13 @@ def verify_environment(host: Host, request: VerifyRequest) -> VerifyResult:
                     records_checked=not request.quick)
     python = report.get("python") or {}
     version = python.get("version")
-    return VerifyResult(
+    result = VerifyResult(
         lock=request.lock, lock_path=request.lock_path, executable=executable,
         selected_by=selected_by, python_version=str(version) if version else None,
         drift=drift, notes=tuple(lock_notes(request.lock, python)), seconds=seconds)
+    if result.holds_envcheck:
+        result = replace(result, notes=(*result.notes, ENVCHECK_KEPT_NOTE))
+    return result
 
 
 def distributions_from_report(report: Mapping[str, Any]) -> tuple[InstalledDistribution, ...]:

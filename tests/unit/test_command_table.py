@@ -15,8 +15,8 @@ from envcheck.cli.lazy_group import LazyGroup, command_for
 
 def _registered() -> dict[str, str]:
     """Every top-level command name -> the help typer would show, all modules imported."""
-    for entry in COMMANDS:
-        importlib.import_module(entry.module)
+    for _name, module, _summary in COMMANDS:
+        importlib.import_module(module)
     names: dict[str, str] = {}
     for info in app.registered_commands:
         assert info.callback is not None
@@ -30,28 +30,24 @@ def _registered() -> dict[str, str]:
 
 
 def test_the_table_names_every_registered_command_once() -> None:
-    assert sorted(entry.name for entry in COMMANDS) == sorted(_registered())
+    assert sorted(name for name, _module, _summary in COMMANDS) == sorted(_registered())
 
 
-@pytest.mark.parametrize("entry", COMMANDS, ids=lambda entry: entry.name)
-def test_each_summary_starts_the_commands_own_help(entry: object) -> None:
-    from envcheck.cli.command_table import CommandEntry
-
-    assert isinstance(entry, CommandEntry)
-    help_text = " ".join(_registered()[entry.name].split())
-    assert help_text.startswith(entry.summary), (entry.name, help_text)
+@pytest.mark.parametrize(("name", "module", "summary"), COMMANDS, ids=[e[0] for e in COMMANDS])
+def test_each_summary_starts_the_commands_own_help(name: str, module: str, summary: str
+                                                   ) -> None:
+    help_text = " ".join(_registered()[name].split())
+    assert help_text.startswith(summary), (name, help_text)
 
 
-@pytest.mark.parametrize("entry", COMMANDS, ids=lambda entry: entry.name)
-def test_each_command_resolves_from_its_module(entry: object) -> None:
-    from envcheck.cli.command_table import CommandEntry
-
-    assert isinstance(entry, CommandEntry)
-    command = command_for(entry.name)
+@pytest.mark.parametrize(("name", "module", "summary"), COMMANDS, ids=[e[0] for e in COMMANDS])
+def test_each_command_resolves_from_its_module(name: str, module: str, summary: str) -> None:
+    command = command_for(name)
     assert command is not None
-    assert command.name == entry.name
+    assert command.name == name
+    assert summary
     if command.callback is not None and not hasattr(command, "commands"):
-        assert command.callback.__module__ in (entry.module, "typer.main")
+        assert command.callback.__module__ in (module, "typer.main")
 
 
 def test_root_options_are_the_callbacks_own() -> None:
@@ -70,10 +66,10 @@ def test_root_help_lists_commands_in_table_order_and_unknown_is_none() -> None:
     root = typer_main.get_command(app)
     assert isinstance(root, LazyGroup)
     context = Context(root, info_name="envcheck")
-    assert root.list_commands(context) == [entry.name for entry in COMMANDS]
+    assert root.list_commands(context) == [name for name, _module, _summary in COMMANDS]
     assert root.get_command(context, "no-such-command") is None
     assert root.get_help(context).strip() == root_help().strip()
     lines = root_help().splitlines()
-    positions = [next(i for i, line in enumerate(lines) if line.startswith(f"  {e.name} "))
-                 for e in COMMANDS]
+    positions = [next(i for i, line in enumerate(lines) if line.startswith(f"  {name} "))
+                 for name, _module, _summary in COMMANDS]
     assert positions == sorted(positions)

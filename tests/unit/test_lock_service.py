@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import tomlkit
 
 from envcheck.adapters.resolver import ResolverUnavailableError, explanation
 from envcheck.adapters.runner import CommandResult
@@ -195,7 +196,9 @@ def test_unreachable_index_is_not_a_conflict_and_hides_credentials(
         lock_targets(proj, LockRequest(), context(runner, bin_dir, CORP_USER="bob",
                                                   CORP_TOKEN="s3cret-token"))
     message = str(caught.value)
-    assert caught.value.exit_code is ExitCode.USAGE
+    # An index that does not answer is an outside failure (the README's exit 4), not a bug
+    # and not a mistake in the call.
+    assert caught.value.exit_code is ExitCode.ENGINE
     assert "Connection refused" in message
     assert "s3cret-token" not in message
     assert runner.envs[-1] is not None
@@ -290,15 +293,36 @@ def test_variant_index_pins_the_local_label(tmp_path: Path, bin_dir: Path) -> No
                          variants=("cu126",))
     target = replace(CLOUD, cuda="cu126", torch="==2.8.0")
     proj = project(tmp_path / "p", target, indexes=(index,))
-    runner = uv_runner(bin_dir, writes(output))
+    pins: list[str] = []
+
+    def resolve_and_read_pins(argv: Sequence[str]) -> CommandResult:
+        pins.append(Path(argv[3]).read_text())
+        answer = writes(output)
+        assert callable(answer)
+        result = answer(argv)
+        assert isinstance(result, CommandResult)
+        return result
+
+    runner = uv_runner(bin_dir, resolve_and_read_pins)
     [outcome] = lock_targets(proj, LockRequest(), context(runner, bin_dir, PT_USER="u",
                                                            PT_TOKEN="tok-123"))
     text = outcome.path.read_text()
     assert "torch==2.8.0+cu126 \\" in text
     assert "# index: https://${PT_USER}:<redacted>@mirror/cu126\n" in text
     assert "tok-123" not in text
-    assert runner.envs[-1] is not None
-    assert runner.envs[-1]["UV_INDEX"] == "https://u:tok-123@mirror/cu126"
+    env = runner.envs[-1]
+    assert env is not None
+    # The PyTorch index serves torch only (an explicit index with a source for torch), so
+    # numpy cannot come from it; its credentials go through uv's per-index variables.
+    assert "UV_INDEX" not in env
+    assert env["UV_INDEX_PYTORCH_CU126_USERNAME"] == "u"
+    assert env["UV_INDEX_PYTORCH_CU126_PASSWORD"] == "tok-123"
+    [pin_file] = pins
+    pinned = tomlkit.parse(pin_file).unwrap()
+    assert pinned["tool"]["uv"]["index"] == [
+        {"name": "pytorch-cu126", "url": "https://mirror/cu126", "explicit": True}]
+    assert pinned["tool"]["uv"]["sources"] == {"torch": {"index": "pytorch-cu126"}}
+    assert "tok-123" not in pin_file
     # The same resolution without the label came from PyPI's default build: refused.
     runner = uv_runner(bin_dir, writes(output.replace("torch==2.8.0+cu126 ", "torch==2.8.0 ")))
     with pytest.raises(ResolutionError, match=r"torch==2.8.0 has no \+cu126 label"):
