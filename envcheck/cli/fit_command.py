@@ -220,12 +220,12 @@ def _document(result: Estimate, verdicts: tuple[GpuFit, ...], options: tuple[Sug
 
 def _render(result: Estimate, verdicts: tuple[GpuFit, ...], options: tuple[Suggestion, ...],
             considered: _Considered) -> None:
-    from rich.console import Console
     from rich.table import Table
 
+    from envcheck.cli.console import output_console
     from envcheck.fit import describe, gib
 
-    console = Console(highlight=False)
+    console = output_console()
     shape = result.request.model
     assumed = " (shape assumed from the count: give a config.json for exact activations)" \
         if shape.assumed else ""

@@ -34,3 +34,15 @@ def test_doctor_piped_keeps_each_line_whole(envcheck_cli: CliRunner, tmp_path: P
         assert not line.startswith(("--index-url", "https://")), line
         if "--index-url" in line:
             assert "--index-url https://download.pytorch.org/whl/" in line
+
+
+def test_fit_piped_keeps_each_line_whole(envcheck_cli: CliRunner) -> None:
+    # fit's first line names the shape it assumed: well over 80 columns.
+    piped = envcheck_cli("fit", "7B", "--method", "qlora", "--gpu", "RTX 4090")
+    wide = envcheck_cli("fit", "7B", "--method", "qlora", "--gpu", "RTX 4090",
+                        env={"COLUMNS": "10000"})
+    assert piped.returncode == wide.returncode == 0, piped.stderr
+    first = piped.stdout.splitlines()[0]
+    assert len(first) > 80
+    assert first.endswith("for exact activations)")
+    assert piped.stdout == wide.stdout
