@@ -50,34 +50,23 @@ def _main(
     state["debug"] = debug
 
 
-# No envcheck input comes near this (a 50 MB pasted report is the largest seen); a
-# character device such as /dev/zero would otherwise be read until memory runs out.
-MAX_INPUT_BYTES = 256 * 1024 * 1024
-
-
 def read_text_input(path: str, what: str) -> str:
     """A file the user named (or `-` for standard input), as text; bytes that are not UTF-8
-    become U+FFFD whatever the locale (a strict one made stdin raise)."""
+    become U+FFFD whatever the locale (a strict one made stdin raise), and no more than
+    MAX_INPUT_BYTES is read (/dev/zero never ends)."""
+    from envcheck.adapters.filesystem import read_input_bytes, read_input_text
     from envcheck.errors import UsageError
 
-    source = "standard input" if path == "-" else path
     try:
         if path == "-":
-            raw = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
-        else:
-            with Path(path).open("rb") as handle:
-                raw = handle.read(MAX_INPUT_BYTES + 1)
+            return read_input_bytes(sys.stdin.buffer).decode("utf-8", errors="replace")
+        return read_input_text(Path(path))
     except FileNotFoundError as e:
         raise UsageError(f"{what} {path} does not exist") from e
     except IsADirectoryError as e:
         raise UsageError(f"{what} {path} is a folder, not a file") from e
     except OSError as e:
         raise UsageError(f"cannot read {what} {path}: {e.strerror or e}") from e
-    if len(raw) > MAX_INPUT_BYTES:
-        raise UsageError(f"{what} {source} is larger than {MAX_INPUT_BYTES // 2**20} MiB; no "
-                         "envcheck input is that big", hint="give the file envcheck wrote, or "
-                         "the report as it was printed")
-    return raw.decode("utf-8", errors="replace")
 
 
 def now_utc() -> str:
