@@ -39,12 +39,22 @@ def _dispatch(argv: list[str]) -> None:
     app(prog_name="envcheck")
 
 
+def _tolerate_narrow_encodings() -> None:
+    """An ASCII or Latin-1 terminal (PYTHONIOENCODING=ascii, LANG=en_US.ISO-8859-1) cannot
+    print ✔ or °C: print a replacement rather than end in UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and stream.errors == "strict":
+            reconfigure(errors="replace")
+
+
 def run() -> None:
     """Console-script entry point: one place maps errors to exit codes.
 
     Usage errors are click's (exit 2, message on stderr); envcheck's own errors carry their
     exit code; anything else is a bug and says so.
     """
+    _tolerate_narrow_encodings()
     try:
         _dispatch(sys.argv[1:])
     except EnvcheckError as e:
