@@ -36,7 +36,10 @@ def fingerprint_from_json(text: str, *, origin: str) -> Fingerprint:
             f"{origin} nests JSON arrays or objects deeper than Python can read; no "
             "fingerprint does", hint=hint) from e
     except json.JSONDecodeError as e:
-        truncated = "" if text.rstrip().endswith("}") else " (the file looks truncated)"
+        # Replacement characters: the caller decoded bytes that were not UTF-8.
+        binary = "\x00" in text or text.count("\ufffd") > 8
+        truncated = (" (the file looks binary)" if binary else "" if text.rstrip().endswith("}")
+                     else " (the file looks truncated)")
         raise FingerprintFormatError(
             f"{origin} is not JSON{truncated}: {e.msg} at line {e.lineno}, column {e.colno}",
             hint=hint) from e

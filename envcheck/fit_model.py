@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from envcheck.adapters.filesystem import read_input_text
 from envcheck.errors import UsageError
 
 
@@ -146,7 +147,7 @@ def load_model(spec: str, *, cwd: Path) -> ModelShape:
             hint="Give a count like 7B or 350M, or the path of a Hugging Face config.json "
             "(downloaded with the model; envcheck never fetches it).")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_input_text(path, errors="strict")  # bounded: /dev/zero never ends
     except (OSError, UnicodeDecodeError) as e:
         raise FitInputError(f"cannot read {path}: {e}") from e
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,3 +137,27 @@ def _mode_for(path: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+# No envcheck input comes near this (a 50 MB pasted report is the largest seen); a
+# character device such as /dev/zero would otherwise be read until memory runs out.
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+
+
+class InputTooLargeError(OSError):
+    """A file the user named holds more than MAX_INPUT_BYTES (or never ends)."""
+
+
+def read_input_bytes(handle: BinaryIO) -> bytes:
+    raw = handle.read(MAX_INPUT_BYTES + 1)
+    if len(raw) > MAX_INPUT_BYTES:
+        raise InputTooLargeError(f"larger than {MAX_INPUT_BYTES // 2**20} MiB; no envcheck "
+                                 "input is that big")
+    return raw
+
+
+def read_input_text(path: Path, *, errors: str = "replace") -> str:
+    """A file the user named, as UTF-8 text (U+FFFD for bytes that are not, unless
+    errors="strict"), at most MAX_INPUT_BYTES; OSError as Path.read_text raises it."""
+    with path.open("rb") as handle:
+        return read_input_bytes(handle).decode("utf-8", errors=errors)

@@ -54,13 +54,16 @@ def _main(
 
 
 def read_text_input(path: str, what: str) -> str:
-    """A file the user named (or `-` for standard input), as text."""
+    """A file the user named (or `-` for standard input), as text; bytes that are not UTF-8
+    become U+FFFD whatever the locale (a strict one made stdin raise), and no more than
+    MAX_INPUT_BYTES is read (/dev/zero never ends)."""
+    from envcheck.adapters.filesystem import read_input_bytes, read_input_text
     from envcheck.errors import UsageError
 
-    if path == "-":
-        return sys.stdin.read()
     try:
-        return Path(path).read_text(encoding="utf-8", errors="replace")
+        if path == "-":
+            return read_input_bytes(sys.stdin.buffer).decode("utf-8", errors="replace")
+        return read_input_text(Path(path))
     except FileNotFoundError as e:
         raise UsageError(f"{what} {path} does not exist") from e
     except IsADirectoryError as e:

@@ -92,12 +92,22 @@ def _print_traceback() -> None:
     traceback.print_exc()
 
 
+def _tolerate_narrow_encodings() -> None:
+    """An ASCII or Latin-1 terminal (PYTHONIOENCODING=ascii, LANG=en_US.ISO-8859-1) cannot
+    print ✔ or °C: print a replacement rather than end in UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and stream.errors == "strict":
+            reconfigure(errors="replace")
+
+
 def run(argv: list[str] | None = None) -> None:
     """Console-script entry point: one place maps errors to exit codes.
 
     Usage errors exit 2 with one line on stderr; envcheck's own errors carry their exit
     code; anything else is a bug and says so.
     """
+    _tolerate_narrow_encodings()
     try:
         sys.exit(_dispatch(sys.argv[1:] if argv is None else argv))
     except EnvcheckError as e:

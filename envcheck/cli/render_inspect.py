@@ -121,7 +121,10 @@ def _python_section(snapshot: Snapshot) -> RenderableType:
         if facts:
             lines.append(Text("  " + ", ".join(facts)))
         if torch.cuda_available is not None:
-            available = "[green]yes[/]" if torch.cuda_available else "[red]no[/]"
+            # A CPU-only build is never available: that is its nature, not a fault.
+            available = ("[green]yes[/]" if torch.cuda_available else
+                         "[dim]no (a CPU-only build)[/]" if torch.cuda is None and not torch.hip
+                         else "[red]no[/]")
             lines.append(Text.from_markup(f"  torch.cuda.is_available(): {available}"))
         if torch.cuda_error:
             lines.append(Text(f"  CUDA error: {torch.cuda_error}", style="red"))

@@ -129,6 +129,9 @@ def requirements_text(project: Project, target: Target) -> str:
                          hint="fix `requirements` of the target in pyproject.toml") from e
     except OSError as e:
         raise UsageError(f"target {target.name}: cannot read {path}: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise UsageError(f"target {target.name}: {path} is not UTF-8 text ({e.reason} at byte "
+                         f"{e.start})", hint="save the requirements file as UTF-8") from e
 
 
 # The packages a PyTorch variant index builds per CUDA variant; they come from it and
@@ -368,7 +371,10 @@ def lock_target(project: Project, target: Target, request: LockRequest, context:
         flat=variant_index.format == "flat",
         packages=torch_family(requirements, with_torch=target.torch is not None)),)
     path = lockfile_path(project, target)
-    previous = path.read_text(encoding="utf-8") if path.is_file() else None
+    try:
+        previous = path.read_text(encoding="utf-8") if path.is_file() else None
+    except UnicodeDecodeError:
+        previous = None  # a mangled old lock is replaced, not a starting point
     with tempfile.TemporaryDirectory(prefix="envcheck-lock-") as scratch:
         folder = Path(scratch)
         inputs = _write_inputs(folder, project, target, requirements)
@@ -440,6 +446,9 @@ def _status(project: Project, target: Target, path: Path) -> LockStatus:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return status("missing", f"no {LOCK_DIR}/{path.name}; run `envcheck lock {target.name}`")
+    except UnicodeDecodeError as e:
+        return status("stale", f"unreadable: not UTF-8 text ({e.reason} at byte {e.start}); "
+                      f"run `envcheck lock {target.name}`")
     try:
         header = parse_lockfile(text, origin=str(path)).header
     except LockfileError as e:

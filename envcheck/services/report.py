@@ -115,12 +115,13 @@ def name_fingerprint(fingerprint: Fingerprint, origin: str) -> NamedFingerprint:
 
 def load_fingerprints(paths: Iterable[str]) -> list[NamedFingerprint]:
     """Read and name each file; one that is not a fingerprint is refused, named (exit 2)."""
+    from envcheck.adapters.filesystem import read_input_text
     from envcheck.fingerprint_io import fingerprint_from_json
 
     named = []
     for path in paths:
         try:
-            text = Path(path).read_text(encoding="utf-8", errors="replace")
+            text = read_input_text(Path(path))  # bounded: /dev/zero never ends
         except FileNotFoundError as e:
             raise UsageError(f"fingerprint {path} does not exist") from e
         except OSError as e:

@@ -115,3 +115,14 @@ def test_writing_into_a_read_only_folder_is_a_clear_error(tmp_path: Path) -> Non
     assert done.returncode == 2, (done.returncode, done.stderr)
     assert "Traceback" not in done.stderr
     assert str(target) in done.stderr
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_terminal_that_cannot_print_unicode_still_gets_the_report(tmp_path: Path,
+                                                                     encoding: str) -> None:
+    env = {**base_env(tmp_path), "PYTHONIOENCODING": encoding}
+    for argv in (("doctor",), ("inspect",)):
+        done = _envcheck(*argv, env=env, cwd=tmp_path)
+        assert done.returncode in (0, 1, 3), done.stderr
+        assert "internal error" not in done.stderr
+        assert done.stdout.strip()

@@ -314,3 +314,9 @@ def test_a_tools_last_words_reach_reports_without_escapes_or_endless_lines() -> 
     assert described.endswith("… | cleared")
     assert not [c for c in described if ord(c) < 32 or 127 <= ord(c) < 160]
     assert len(described) < 300
+
+
+def test_a_binary_file_given_to_compare_is_called_binary_not_truncated() -> None:
+    with pytest.raises(FingerprintFormatError, match=r"f\.json is not JSON \(the file looks "
+                       r"binary\)"):
+        fingerprint_from_json(bytes(range(256)).decode("utf-8", "replace"), origin="f.json")

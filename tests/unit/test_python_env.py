@@ -144,3 +144,17 @@ def test_a_build_the_probe_could_not_classify_stays_unknown() -> None:
     report = _cpu_build_report()
     del report["torch"]["cuda_library"]
     assert facts_from_probe_report(report, selected_by="PATH").torch.cuda_available is None
+
+
+def test_inspect_shows_a_cpu_builds_unavailable_cuda_as_its_nature() -> None:
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from envcheck.cli.render_inspect import render_snapshot
+    from tests.snapshots import healthy
+
+    torch = facts_from_probe_report(_cpu_build_report(), selected_by="PATH").torch
+    console = Console(record=True, width=120)
+    render_snapshot(replace(healthy(), torch=torch), console)
+    assert "torch.cuda.is_available(): no (a CPU-only build)" in console.export_text()
