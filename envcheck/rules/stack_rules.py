@@ -31,6 +31,15 @@ _ONLY_FOR_BUILDS = (" This matters only when something compiles CUDA code agains
                     "and run whatever toolkit is installed.")
 
 
+def _where(toolkit: Toolkit) -> str:
+    """" (/usr/local/cuda-12.4, via CUDA_HOME)", or nothing for a pasted nvcc banner, which
+    names neither."""
+    parts = [toolkit.path] if toolkit.path else []
+    if toolkit.sources:
+        parts.append("via " + ", ".join(toolkit.sources))
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def check_toolkit(snapshot: Snapshot, thresholds: Thresholds) -> Iterator[Finding]:
     build = torch_build(snapshot)
     toolkit = build_toolkit(snapshot)
@@ -46,7 +55,6 @@ def check_toolkit(snapshot: Snapshot, thresholds: Thresholds) -> Iterator[Findin
     fix = (f"export CUDA_HOME={matching.path}" if matching else
            f"install the CUDA {cuda.major}.{cuda.minor} toolkit (or `conda install -c nvidia "
            f"cuda-nvcc={cuda.major}.{cuda.minor}`) and point CUDA_HOME at it")
-    via = ", ".join(toolkit.sources)
     builds = thresholds.builds_cuda_code
     evidence = {"nvcc": str(nvcc), "torch_cuda": str(cuda), "toolkit": toolkit.path,
                 "builds_cuda_code": "yes" if builds else "no"}
@@ -56,7 +64,7 @@ def check_toolkit(snapshot: Snapshot, thresholds: Thresholds) -> Iterator[Findin
             category="toolkit_torch_cuda_mismatch",
             # Only a build fails: a cu126 torch runs fine next to a CUDA 13 toolkit.
             severity="error" if builds else "warning",
-            summary=f"nvcc {nvcc} ({toolkit.path}, via {via}) is CUDA {nvcc.major} but torch "
+            summary=f"nvcc {nvcc}{_where(toolkit)} is CUDA {nvcc.major} but torch "
                     f"{build.version} is built with CUDA {cuda}",
             explanation="Extensions compiled against torch (flash-attn, apex, DeepSpeed ops, "
                         "custom CUDA ops) must use the CUDA major torch was built with; "
@@ -71,7 +79,7 @@ def check_toolkit(snapshot: Snapshot, thresholds: Thresholds) -> Iterator[Findin
             id="nvcc-minor-differs-from-torch-cuda",
             category="toolkit_torch_cuda_mismatch",
             severity="warning" if builds else "info",
-            summary=f"nvcc {nvcc} ({toolkit.path}) differs from torch {build.version}'s CUDA "
+            summary=f"nvcc {nvcc}{_where(toolkit)} differs from torch {build.version}'s CUDA "
                     f"{cuda} in the minor version",
             explanation="torch.utils.cpp_extension builds across minor versions with a "
                         "warning; most extensions work, but ones that use newer CUDA APIs or "

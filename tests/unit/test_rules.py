@@ -188,6 +188,15 @@ def test_nvcc_of_another_major_is_a_warning_when_nothing_is_built() -> None:
     assert not ids(snapshot, "error")
 
 
+def test_a_pasted_nvcc_banner_is_named_without_an_empty_path() -> None:
+    # A report gives nvcc's banner only: no path, no way it was found (flashattn-825).
+    snapshot = replace(healthy(), toolkits=(Toolkit(path="", nvcc_version=Version("10.1")),))
+    finding = only(snapshot, "nvcc-major-differs-from-torch-cuda", BUILDS)
+    assert finding.summary.startswith("nvcc 10.1 is CUDA 10 but torch ")
+    located = only(_with_toolkit(healthy(), "11.8"), "nvcc-major-differs-from-torch-cuda")
+    assert located.summary.startswith("nvcc 11.8 (/usr/local/cuda-11.8, via PATH) is CUDA 11")
+
+
 def test_nvcc_of_another_minor_is_a_warning_for_builds_and_info_otherwise() -> None:
     snapshot = replace(healthy(), toolkits=(
         Toolkit(path="/usr/local/cuda-12.1", nvcc_version=Version("12.1"), sources=("PATH",)),))
