@@ -37,6 +37,8 @@ class DigestSource:
     shows: DigestEvidence
     read: str
     """The text as read; it holds the digest's 64 hex digits."""
+    retrieved: str
+    """The day it was read (YYYY-MM-DD)."""
     repository: str | None = None
     """owner/name, where the code index named it."""
     path: str | None = None
@@ -152,6 +154,8 @@ def _parse_digest(where: str, entry: dict[str, Any]
     sources = tuple(_parse_digest_source(f"{where} digest_sources[{index}]", item,
                                          match.group("hex"))
                     for index, item in enumerate(raw))
+    if len({source.where for source in sources}) != len(sources):
+        raise _fail(where, "digest_sources cites one file twice")
     # One pin alone could be a typo or a private rebuild; a registry's own answer, or two
     # repositories agreeing, is what makes it a real image of the tag.
     if len(sources) < 2 and sources[0].shows != "registry-resolution":
@@ -178,8 +182,12 @@ def _parse_digest_source(where: str, item: object, hex_digits: str) -> DigestSou
         raise _fail(where, "needs repository + path, or index_id: where the digest was read")
     if commit is not None and not re.fullmatch(r"[0-9a-f]{40}", commit):
         raise _fail(where, f"commit {commit!r} is not 40 hex digits")
+    retrieved = _optional_string(where, item, "retrieved")
+    if retrieved is None or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", retrieved):
+        raise _fail(where, "retrieved must be the day it was read, YYYY-MM-DD")
     evidence: DigestEvidence = "pin" if shows == "pin" else "registry-resolution"
-    return DigestSource(shows=evidence, read=read, repository=repository, path=path,
+    return DigestSource(shows=evidence, read=read, retrieved=retrieved,
+                        repository=repository, path=path,
                         commit=commit, index_id=index_id,
                         note=_optional_string(where, item, "note"))
 

@@ -87,7 +87,7 @@ def _with_digest(digest: str, sources: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _pin(**fields: str) -> dict[str, Any]:
     return {"shows": "pin", "read": f"FROM nvidia/cuda:x@sha256:{GOOD_HEX}",
-            "index_id": "1", **fields}
+            "index_id": "1", "retrieved": "2026-12-03", **fields}
 
 
 def test_a_well_formed_digest_parses() -> None:
@@ -99,15 +99,17 @@ def test_a_well_formed_digest_parses() -> None:
 
 
 @pytest.mark.parametrize(("digest", "sources", "problem"), [
-    (f"sha256:{GOOD_HEX.upper()}", [_pin(), _pin()], "64 lowercase hex"),
-    (f"sha256:{GOOD_HEX[:-2]}", [_pin(), _pin()], "64 lowercase hex"),
-    (GOOD_HEX, [_pin(), _pin()], "64 lowercase hex"),
+    (f"sha256:{GOOD_HEX.upper()}", [_pin(), _pin(index_id="2")], "64 lowercase hex"),
+    (f"sha256:{GOOD_HEX[:-2]}", [_pin(), _pin(index_id="2")], "64 lowercase hex"),
+    (GOOD_HEX, [_pin(), _pin(index_id="2")], "64 lowercase hex"),
     (f"sha256:{GOOD_HEX}", [], "digest_sources"),
     (f"sha256:{GOOD_HEX}", [_pin()], "two sources"),
+    (f"sha256:{GOOD_HEX}", [_pin(), _pin()], "one file twice"),
     (f"sha256:{GOOD_HEX}", [_pin(read="FROM nvidia/cuda:x@sha256:<pin>"), _pin()],
      "holding the digest"),
     (f"sha256:{GOOD_HEX}", [_pin(shows="guess"), _pin()], "shows must be"),
     (f"sha256:{GOOD_HEX}", [{"shows": "pin", "read": GOOD_HEX}, _pin()], "index_id"),
+    (f"sha256:{GOOD_HEX}", [_pin(retrieved="today"), _pin()], "YYYY-MM-DD"),
     (f"sha256:{GOOD_HEX}", [_pin(repository="a/b"), _pin()], "repository and path"),
     (f"sha256:{GOOD_HEX}", [_pin(repository="a/b", path="Dockerfile", commit="main"),
                             _pin()], "40 hex"),
