@@ -50,8 +50,8 @@ class DigestSource:
     @property
     def where(self) -> str:
         if self.repository is not None:
-            at = f"@{self.commit}" if self.commit else ""
-            return f"{self.repository}/{self.path}{at}"
+            at = f" at {self.commit}" if self.commit else ""
+            return f"{self.repository} {self.path}{at}"
         return f"code index file {self.index_id}"
 
 
