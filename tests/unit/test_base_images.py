@@ -195,3 +195,15 @@ def test_dockerfile_on_the_default_pinned_base_golden() -> None:
     assert image is not None
     assert f"FROM {image.reference} AS base\n" in text
     assert_golden("dockerfiles/train-cu124-default-base.Dockerfile", text)
+
+
+def test_docs_name_the_variants_that_have_a_default_digest() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "images.md").read_text(encoding="utf-8")
+    paragraph = docs[docs.index("**Default digests.**"):]
+    paragraph = paragraph[:paragraph.index("\n\n")]
+    pinned_part, unpinned_part = paragraph.split("A variant with no digest", maxsplit=1)
+    for image in cuda_base_images():
+        if image.digest is not None:
+            assert f"{image.variant} ({image.tag.split('-')[0]})" in pinned_part, image.variant
+        else:
+            assert image.variant in unpinned_part, image.variant
