@@ -74,6 +74,8 @@ def dockerfile(
     what = "written" if rendered.changed else "unchanged"
     typer.echo(f"{rendered.dockerfile} {what}")
     typer.echo(f"{rendered.dockerignore} {what}")
+    # Says which base was chosen: without --base it is envcheck's default for the variant.
+    typer.echo(f"FROM {rendered.spec.base}")
 
 
 class _BuildProgress:

@@ -136,7 +136,8 @@ def image_tag(target: Target, lock_text: str) -> str:
 
 
 def choose_base(target: Target, options: ImageOptions) -> tuple[ImageReference, PythonSource]:
-    """--base, else the target's base_image, else the cited nvidia/cuda runtime image."""
+    """--base, else the target's base_image, else the cited nvidia/cuda runtime image
+    (tag@digest where envcheck's table records a known-good digest for the variant)."""
     given = options.base or target.base_image
     if given is not None:
         reference = parse_image_reference(given)
@@ -303,7 +304,8 @@ def pin_base(root: Path, project: Project, target_name: str, reference: str | No
             raise UsageError(f"target {target.name}: name the base image to pin "
                              f"(`envcheck image pin-base {target.name} IMAGE:TAG`): envcheck "
                              f"has no verified default for {target.cuda}")
-        given = default.reference
+        # The tag, not the shipped digest: pin-base asks what the registry serves today.
+        given = default.tagged
     parsed = parse_image_reference(given)
     digest = engine.registry_digest(parsed.tagged)
     pinned = str(replace(parsed, tag=parsed.tag or "latest", digest=digest))
