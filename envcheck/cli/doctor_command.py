@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from enum import Enum
@@ -76,14 +77,22 @@ def _read_lock(lock_file: str) -> ProjectLock:
 
 
 def _project_lock(snapshot: Snapshot) -> ProjectLock:
-    """Without --lock: the lock of the current folder's project, for a live environment."""
-    from envcheck.project import PYPROJECT
+    """Without --lock: the lock of the project the current folder is in (found upward, as
+    every project command finds it), for a live environment; none outside a project."""
+    from envcheck.project import ProjectError, find_project_root
     from envcheck.services.doctor import ProjectLock, find_project_lock
 
-    root = Path.cwd()
-    if snapshot.python.status != "ok" or not (root / PYPROJECT).is_file():
+    if snapshot.python.status != "ok":
         return ProjectLock()
-    return find_project_lock(root, snapshot.python.version)
+    try:
+        root = find_project_root(Path.cwd())
+    except ProjectError:
+        return ProjectLock()  # doctor works anywhere; outside a project there is no lock
+    found = find_project_lock(root, snapshot.python.version)
+    if found.path is None or root == Path.cwd():
+        return found
+    # From a subfolder, name the lockfile as the user can reach it from here.
+    return replace(found, path=os.path.relpath(root / found.path))
 
 
 def _fit_request(model: str, *, method: str, batch: int, seq: int, precision: str,
@@ -148,7 +157,8 @@ def doctor(
         "--min-free-disk", metavar="GIB", help="Free disk below this is a warning.")] = 20.0,
     lock: Annotated[str | None, typer.Option(
         "--lock", metavar="FILE", help="The lockfile the environment should match (default: "
-        "the lock of the one target in ./pyproject.toml for this Python); drift is a warning.")
+        "the lock of the one target for this Python in the project found upward from here); "
+        "drift is a warning.")
     ] = None,
     fit: Annotated[str | None, typer.Option(
         "--fit", metavar="MODEL", help="A planned run's model (7B, 350M or a config.json): an "

@@ -16,7 +16,13 @@ from envcheck.diagnosis import (
     message_findings,
     outcomes,
 )
-from envcheck.drift import InstalledDistribution, compare, pip_command, summarize, sync_command
+from envcheck.drift import (
+    InstalledDistribution,
+    compare,
+    pip_command,
+    restore_command,
+    summarize,
+)
 from envcheck.findings import Finding, sort_findings
 from envcheck.fit import FitRequest, estimate, fit_findings
 from envcheck.knowledge.signatures import match_error
@@ -201,7 +207,8 @@ def lock_drift_findings(request: DoctorRequest) -> list[Finding]:
     if drift.identical:
         return []
     python = snapshot.python.executable if snapshot.python.selected_by == "--python" else None
-    fix = f"{sync_command(path, drift, python=python)}   # or: {pip_command(path, drift)}"
+    # Never `uv pip sync` where envcheck runs from: it would uninstall envcheck (issue 14).
+    fix = f"{restore_command(path, drift, python=python)}   # or: {pip_command(path, drift)}"
     details = [f"{p.name} {p.installed} installed, {p.locked} locked" for p in drift.different]
     details += [f"{p.name} {p.locked} not installed" for p in drift.missing]
     details += [f"{p.name} {p.installed} not in the lock" for p in drift.extra]

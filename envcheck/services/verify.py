@@ -21,8 +21,9 @@ from envcheck.drift import (
     RecordCheck,
     RecordState,
     compare,
+    holds_envcheck,
     pip_command,
-    sync_command,
+    restore_command,
 )
 from envcheck.errors import UsageError
 from envcheck.host import Host
@@ -81,31 +82,6 @@ ENVCHECK_KEPT_NOTE = (
     "uninstall it and its dependencies, so the fix installs what differs and leaves the "
     "extras; to make it exactly the lock, run envcheck from its own environment (`pipx "
     "install envcheck`) and verify this one with --python")
-
-
-def holds_envcheck(drift: Drift) -> bool:
-    """envcheck itself is installed there and not pinned: `uv pip sync` would uninstall it
-    (and its dependencies) from the environment it runs from (issue 14)."""
-    return any(canonicalize_name(extra.name) == "envcheck" for extra in drift.extra)
-
-
-def restore_command(lock_path: str, drift: Drift, *, python: str | None = None) -> str | None:
-    """The command that brings the environment back to the lock: `uv pip sync`, unless that
-    would uninstall envcheck itself; then an install of what differs."""
-    if holds_envcheck(drift):
-        return install_keeping_extras(lock_path, drift, python=python)
-    return sync_command(lock_path, drift, python=python)
-
-
-def install_keeping_extras(lock_path: str, drift: Drift, *, python: str | None = None
-                           ) -> str | None:
-    """uv's install of what differs from the lock, removing nothing."""
-    if drift.identical:
-        return None
-    command = f"uv pip install --require-hashes -r {lock_path}"
-    if python:
-        command += f" --python {python}"
-    return command + "".join(f" --reinstall-package {p.name}" for p in drift.tampered)
 
 
 def verify_environment(host: Host, request: VerifyRequest) -> VerifyResult:

@@ -178,6 +178,13 @@ def test_doctor_warns_about_drift_from_the_projects_lock(
     assert finding["summary"] == ("the environment has drifted from lockfiles/small.txt: "
                                   "1 different, 1 missing, 1 extra (ec-six, ec-idna, ec-tomli)")
     assert finding["fix"].startswith("uv pip sync lockfiles/small.txt")
+    # From a subfolder the project is found upward, and the lock named as reached from there.
+    (project / "src" / "pkg").mkdir(parents=True)
+    below = envcheck_cli("doctor", "--json", cwd=project / "src" / "pkg", env=environment)
+    [from_below] = [f for f in below.json()["findings"]
+                    if f["id"] == "environment-drifted-from-lock"]
+    assert from_below["summary"] == finding["summary"].replace(
+        "lockfiles/small.txt", "../../lockfiles/small.txt")
     # Named with --lock, from anywhere; doctor never hashes files, so pyyaml's edit is
     # verify's to find.
     lock = project / "lockfiles" / "small.txt"

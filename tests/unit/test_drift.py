@@ -269,6 +269,18 @@ def test_doctor_names_the_python_it_was_told_to_inspect_in_the_fix() -> None:
     assert finding.fix.startswith("uv pip sync l.txt --python /home/ada/venv/bin/python ")
 
 
+def test_doctor_never_suggests_a_sync_that_uninstalls_envcheck() -> None:
+    # doctor run from the training venv itself: envcheck is there and the lock does not pin it.
+    snapshot = healthy(packages=(Package(name="torch", version="2.5.0"),
+                                 Package(name="envcheck", version="0.1.0")))
+    result = run_doctor(DoctorRequest(snapshot=snapshot, lock=make_lock("torch==2.5.1"),
+                                      lock_path="l.txt"))
+    [finding] = [f for f in result.findings if f.id == DRIFT_FINDING]
+    assert finding.fix is not None
+    assert "uv pip sync" not in finding.fix
+    assert finding.fix.startswith("uv pip install --require-hashes -r l.txt")
+
+
 def test_snapshot_markers_describe_the_inspected_interpreter() -> None:
     markers = snapshot_markers(healthy())
     assert markers is not None

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from envcheck.drift import Drift, ExtraPackage, MissingPackage
+from envcheck.drift import Drift, ExtraPackage, MissingPackage, restore_command
 from envcheck.lockfile_model import LockedPackage, Lockfile, LockHeader
-from envcheck.services.verify import VerifyResult, restore_command
+from envcheck.services.verify import VerifyResult
 
 LOCK = Lockfile(
     header=LockHeader(schema="envcheck.lock/1", target="app", python="3.11",
