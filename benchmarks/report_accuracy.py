@@ -36,6 +36,7 @@ from pathlib import Path
 from benchmarks.report import write_section
 from envcheck.diagnosis import likely_causes
 from envcheck.errors import ParseError
+from envcheck.knowledge.signatures import match_error
 from envcheck.reports.build import snapshot_from_report
 from envcheck.services.doctor import DoctorRequest, read_report, run_doctor
 
@@ -142,6 +143,7 @@ def time_reading(text: str, runs: int) -> tuple[float, float]:
     floor_pattern = re.compile(r"driver|cuda|torch", re.IGNORECASE)
     best, floor = float("inf"), float("inf")
     for _ in range(runs):
+        match_error.cache_clear()  # each run reads the paste afresh
         start = time.perf_counter()
         snapshot_from_report(text, taken_at="bench", envcheck_version="bench")
         best = min(best, time.perf_counter() - start)

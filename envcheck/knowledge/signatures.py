@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeGuard, get_args
 
 from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file
@@ -59,12 +59,14 @@ def signature_sources() -> tuple[Source, ...]:
     return load_sources(DATA_FILE, read_data_file(DATA_FILE))
 
 
+@lru_cache(maxsize=8)
 def match_error(text: str) -> tuple[SignatureMatch, ...]:
     """All signatures whose pattern occurs in `text`, ordered by where they first occur.
 
     A traceback often holds several messages (a warning, the error, the error raised while
     handling it), so every matching signature is returned, each once. Signatures that start
-    at the same place keep the table's order.
+    at the same place keep the table's order. The last few answers are kept: the doctor asks
+    about the same pasted text while reading it, judging it and raising what it states.
     """
     found: list[tuple[int, int, SignatureMatch]] = []
     lowered = text.lower()
