@@ -7,13 +7,20 @@ issue 11 as what people paste."""
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
+from rich.console import Console
 
+from envcheck.cli.render_doctor import render_doctor
+from envcheck.doctor_output import render_json
 from envcheck.errors import ParseError
+from envcheck.knowledge.model import ErrorSignature
+from envcheck.knowledge.signatures import deciding_signatures, error_signatures, required_literals
 from envcheck.reports.build import snapshot_from_report
 from envcheck.reports.line_facts import CudaMention, LineFacts
 from envcheck.reports.prose_facts import (
@@ -305,3 +312,38 @@ def test_a_long_line_of_digits_reads_quickly() -> None:
         snapshot_from_report("torch " + "1." * 5_000 + "\ndriver " + "9" * 5_000,
                              taken_at="t", envcheck_version="0")
     print(f"{time.perf_counter() - start:.3f} s")
+
+
+# --- the messages that state their cause, and the output -------------------------------------
+
+@pytest.mark.parametrize("signature", [s for s in error_signatures()
+                                       if s.id in deciding_signatures()], ids=lambda s: s.id)
+def test_a_deciding_message_alone_raises_its_cause(signature: ErrorSignature) -> None:
+    result = doctor(signature.example)
+    errors = [f for f in result.findings if f.severity == "error"]
+    assert [f.category for f in errors] == [signature.categories[0]]
+    assert verdicts(result)[signature.categories[0]] == "confirmed"
+
+
+@pytest.mark.parametrize("signature", error_signatures(), ids=lambda s: s.id)
+def test_a_signature_s_literal_is_in_its_example(signature: ErrorSignature) -> None:
+    # The prefilter of match_error skips a signature whose literal is absent: it must never
+    # skip a real instance.
+    literals = required_literals(signature.pattern)
+    if literals is not None:
+        assert any(literal in signature.example.lower() for literal in literals)
+
+
+def test_the_read_table_is_shown_under_the_verdict() -> None:
+    text = ("Hi, my setup:\n- **OS:** Ubuntu 22.04\n- Driver: 470.82.01\n- GPU: 2x RTX3090\n"
+            "- torch:2.1.0\n")
+    result = doctor(text, TOO_OLD)
+    console = Console(record=True, width=200)
+    render_doctor(result, strict=False, console=console)
+    out = console.export_text()
+    assert out.index("Likely causes") < out.index("Read from the report")
+    assert "driver              470.82.01" in out
+    assert "line 3" in out
+    document = json.loads(render_json(result, strict=False))
+    assert {"fact": "driver", "value": "470.82.01", "line": 3,
+            "text": "- Driver: 470.82.01"} in document["read_from_report"]
