@@ -73,17 +73,20 @@ def match_error(text: str) -> tuple[SignatureMatch, ...]:
     # lower() keeps offsets only when it keeps the length (true for almost every paste).
     same_offsets = len(lowered) == len(text)
     for index, (signature, pattern) in enumerate(_compiled_table()):
-        start = 0
+        start, end = 0, len(text)
         literals = _literals()[index]
         if literals is not None:
             # A 5 MB paste: 80 case-insensitive regexes over it take seconds; a substring
-            # test each, and the regex only where its literal occurs, take milliseconds.
+            # test each, and the regex only between its literal's first and last occurrence,
+            # take milliseconds.
             positions = [p for p in (lowered.find(literal) for literal in literals) if p != -1]
             if not positions:
                 continue
-            position = min(positions)
-            start = max(0, position - _LOOKBEHIND) if same_offsets else 0
-        hit = pattern.search(text, start)
+            if same_offsets:
+                last = max(lowered.rfind(literal) + len(literal) for literal in literals)
+                start = max(0, min(positions) - _LOOKBEHIND)
+                end = min(len(text), last + _LOOKBEHIND)
+        hit = pattern.search(text, start, end)
         if hit is not None:
             match = SignatureMatch(signature=signature, matched_text=hit.group(0))
             found.append((hit.start(), index, match))

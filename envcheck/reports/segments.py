@@ -330,7 +330,10 @@ def split_report(text: str) -> list[Segment]:
     in_blocks = frozenset(index for segment in blocks
                           for index in range(segment.first_line - 1,
                                              segment.first_line - 1 + len(segment.lines)))
-    return blocks + find_line_facts(lines, in_blocks=in_blocks)
+    closed = frozenset(index for segment in blocks if segment.kind != "collect_env"
+                       for index in range(segment.first_line - 1,
+                                          segment.first_line - 1 + len(segment.lines)))
+    return blocks + find_line_facts(lines, in_blocks=in_blocks, closed=closed)
 
 
 # Readers of what people write: a block's own lines (collect_env's "PyTorch version: ...",
@@ -338,13 +341,18 @@ def split_report(text: str) -> list[Segment]:
 _OUTSIDE_BLOCKS: frozenset[SegmentKind] = frozenset({"prose", "pip-grep"})
 
 
-def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
-                    ) -> list[Segment]:
+def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset(),
+                    closed: frozenset[int] = frozenset()) -> list[Segment]:
     """Every line (or short run of lines) one of LINE_READERS recognises, in order.
-    `in_blocks`: indexes of lines that belong to a block (prose is not read there)."""
+    `in_blocks`: indexes of lines that belong to a block (prose is not read there);
+    `closed`: lines of a tool's table or list (pip, conda, nvidia-smi, ldd, nvcc), which its
+    own parser reads whole: no line reader runs there. collect_env's block stays open, since
+    torch prints its warnings in the middle of it."""
     found: list[Segment] = []
     resume = dict.fromkeys((kind for kind, _ in LINE_READERS), 0)
-    candidates = _candidate_lines(lines)
+    candidates = _candidate_lines(
+        [("" if index in closed else line) for index, line in enumerate(lines)]
+        if closed else lines)
     per_line: dict[int, list[tuple[SegmentKind, Reader]]] = {}
     for kind, reader in LINE_READERS:  # in LINE_READERS order within a line
         for index in candidates[kind]:
