@@ -120,7 +120,7 @@ def message_findings(text: str, snapshot: Snapshot, findings: tuple[Finding, ...
         fix = next((finding.fix for outcome in results
                     for _, finding in outcome.deciding(category) if finding.fix), None)
         raised.append(Finding(
-            id=f"{signature.id}-reported", category=category, severity="error",
+            id=f"{signature.id}{_STATED}", category=category, severity="error",
             summary=f"the error message states it: {message[:200]}",
             explanation=signature.explanation, fix=fix, evidence={"message": message[:500]},
             rule="error-message"))
@@ -151,10 +151,22 @@ def likely_causes(causes: tuple[CauseAssessment, ...],
     Causes the facts ruled out are not listed.
     """
     ranked: list[Category] = []
-    for verdict in ("confirmed", "likely", "possible"):
+    # Confirmed by the facts before confirmed by the message alone: facts that explain the
+    # message (an old cuDNN first on LD_LIBRARY_PATH) name the deeper cause of what it says.
+    ranked += [c.category for c in causes if c.verdict == "confirmed" and not _stated(c)]
+    ranked += [c.category for c in causes if c.verdict == "confirmed" and _stated(c)]
+    for verdict in ("likely", "possible"):
         ranked += [c.category for c in causes if c.verdict == verdict]
     ranked += [f.category for f in findings if f.severity == "error"]
     return tuple(dict.fromkeys(ranked))
+
+
+def _stated(cause: CauseAssessment) -> bool:
+    """Confirmed only by a message that states its cause (message_findings)."""
+    return bool(cause.finding_ids) and all(i.endswith(_STATED) for i in cause.finding_ids)
+
+
+_STATED = "-reported"
 
 
 def _assess(category: Category, snapshot: Snapshot, findings: tuple[Finding, ...],
