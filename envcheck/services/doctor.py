@@ -15,6 +15,7 @@ from envcheck.diagnosis import (
     decided_by_every_reading,
     message_findings,
     outcomes,
+    pip_resolution_findings,
 )
 from envcheck.drift import InstalledDistribution, compare, pip_command, summarize, sync_command
 from envcheck.findings import Finding, sort_findings
@@ -119,6 +120,7 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
     results = outcomes(report.readings, lambda s: run_rules(s, thresholds)) if report else ()
     decided = decided_by_every_reading(results, findings)
     if request.error_text:
+        decided += pip_resolution_findings(request.error_text, snapshot)
         decided += message_findings(request.error_text, snapshot, (*findings, *decided),
                                     results)
     if decided:

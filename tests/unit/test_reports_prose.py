@@ -347,3 +347,19 @@ def test_the_read_table_is_shown_under_the_verdict() -> None:
     document = json.loads(render_json(result, strict=False))
     assert {"fact": "driver", "value": "470.82.01", "line": 3,
             "text": "- Driver: 470.82.01"} in document["read_from_report"]
+
+
+def test_a_build_pip_cannot_find_is_checked_against_the_tables() -> None:
+    never = doctor("Python 3.11.4\n", "ERROR: Could not find a version that satisfies the "
+                   "requirement torch==2.1.0+cu122 (from versions: 2.2.0, 2.3.0)")
+    finding = next(f for f in never.findings if f.id == "torch-build-never-published")
+    assert finding.category == "broken_requirements"
+    assert "cu121" in finding.summary
+    # vllm-2695: the release exists; Python 3.12 had no wheel of it
+    here = doctor("Python 3.12.1\n", "ERROR: Could not find a version that satisfies the "
+                  "requirement torch==2.1.2 (from versions: 2.2.0)")
+    assert any(f.id == "torch-build-has-no-wheel-here" and f.category == "python_unsupported"
+               for f in here.findings)
+    supported = doctor("Python 3.11.4\n", "ERROR: Could not find a version that satisfies "
+                       "the requirement torch==2.1.2 (from versions: 2.2.0)")
+    assert not any(f.id == "torch-build-has-no-wheel-here" for f in supported.findings)
