@@ -35,6 +35,7 @@ from envcheck.reports.segments import SegmentKind
 from envcheck.snapshot import Disk, Driver, DriverVersion, Gpu, Snapshot, System, Toolkit
 
 ReadingKind = Literal["reading", "assumption"]
+_UNNAMED_GPU = "NVIDIA GPU (not named in the report)"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,8 +142,13 @@ def with_default_build(snapshot: Snapshot) -> tuple[Snapshot, str] | None:
         cuda = parse_variant_name(release.pypi_default)
         name = f"PyPI's default Linux build ({release.pypi_default})"
     assumed = replace(torch, cuda=cuda, provenance={**torch.provenance, "cuda": "derived"})
-    return (replace(snapshot, torch=assumed),
-            f"torch {torch.version} with no build label is taken to be {name}")
+    says = f"torch {torch.version} with no build label is taken to be {name}"
+    result = replace(snapshot, torch=assumed)
+    if cuda is None and not snapshot.gpus and snapshot.driver.status == "unknown":
+        # A CPU build is a problem only next to a GPU; asking for CUDA says there is one.
+        result = replace(result, gpus=(Gpu(index=0, name=_UNNAMED_GPU),))
+        says += ", on a machine with an NVIDIA GPU (the code asked for CUDA)"
+    return result, says
 
 
 def _default_build(snapshot: Snapshot) -> ReadingGroup | None:
@@ -217,7 +223,7 @@ def _gpu_assumption(snapshot: Snapshot) -> ReadingGroup | None:
                  and torch.provenance.get("cuda") == "measured")
     if not cpu_build or snapshot.gpus or snapshot.driver.status in ("ok", "absent"):
         return None
-    assumed = replace(snapshot, gpus=(Gpu(index=0, name="NVIDIA GPU (not named in the report)"),))
+    assumed = replace(snapshot, gpus=(Gpu(index=0, name=_UNNAMED_GPU),))
     return ReadingGroup(kind="assumption", subject="whether the machine has an NVIDIA GPU",
                         categories=("cpu_only_wheel",),
                         readings=(Reading(snapshot=assumed,
