@@ -87,7 +87,8 @@ def installed_packages(evidence: LineEvidence) -> list[Package]:
     """What pip's log and `pip show` say is installed at the end of the paste."""
     installed: dict[str, Package] = {}
     for kind, facts in evidence.items:
-        if kind == "pip-grep":
+        if kind in ("pip-grep", "prose"):
+            # prose lists only torch's companions ("- torchvision: 0.16.2 -> 0.17.1")
             for package in facts.listed:
                 installed[normalize_name(package.name)] = package
         if kind not in ("pip-log", "pip-show"):

@@ -32,11 +32,12 @@ from packaging.version import Version
 
 from envcheck.knowledge.cuda_tables import find_gpu
 from envcheck.reports.line_facts import CudaMention, CudaRole, DockerRun, LineFacts, ReportedGpu
-from envcheck.snapshot import DriverVersion
+from envcheck.snapshot import DriverVersion, Package
 from envcheck.versions import version_or_none
 
 # Names whose version follows them. Driver words in the languages seen in reports.
-_NAMES = r"nvidia[\s_-]*driver|driver|驱动|ドライバ|драйвер|cuda|nvcc|cudnn|pytorch|torch|python|py"
+_NAMES = (r"nvidia[\s_-]*driver|driver|驱动|ドライバ|драйвер|cuda|nvcc|cudnn|pytorch|torchvision|"
+          r"torchaudio|torch|python|py")
 _NAME = re.compile(
     r"(?<![A-Za-z0-9_./-])(?P<name>" + _NAMES + r")(?![A-Za-z])"
     # Looked ahead, not consumed: in "torch and cuda 11.8" the gap " and cuda " is refused
@@ -44,7 +45,10 @@ _NAME = re.compile(
     r"(?=(?P<gap>[^\d\n]{0,24}?)"
     r"(?P<version>v?\d{1,3}(?:\.\d{1,4}){0,3})(?![\d])"
     r"(?P<label>\+(?:cu\d{2,3}|cpu|rocm\d{1,2}(?:\.\d{1,2}){0,2})|\s?\+\s?cu\d{2,3}|"
-    r"\s\(cu\d{2,3}\))?)",
+    r"\s\(cu\d{2,3}\))?"
+    # "torch: 2.1.2+cpu -> 2.2.1+cpu": an upgrade, the version after the arrow is the one now
+    r"(?:\s{0,3}(?:->|=>|\u2192)\s{0,3}(?P<upgraded>\d{1,3}(?:\.\d{1,4}){0,3}"
+    r"(?:\+[a-z0-9.]{2,12})?))?)",
     re.IGNORECASE,
 )
 _VERSION_CUE = re.compile(r"driver|cuda|nvcc|cudnn|torch|python|py\d|驱动|ドライバ|драйвер")
@@ -141,7 +145,8 @@ def read_prose_versions(lines: Sequence[str], index: int) -> tuple[int, LineFact
         driver_version=facts.driver_version, driver_branch=facts.driver_branch,
         cuda_mentions=facts.cuda_mentions, torch_prose=facts.torch_prose,
         torch_mention=facts.torch_mention, python_version=facts.python_version,
-        detected_nvcc=facts.detected_nvcc, os=os_name, gpus=gpus, gpu_count=count)
+        detected_nvcc=facts.detected_nvcc, os=os_name, gpus=gpus, gpu_count=count,
+        listed=facts.listed)
 
 
 def read_banner(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
@@ -168,8 +173,6 @@ def read_pip_grep(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | N
     match = _PIP_GREP.match(lines[index])
     if match is None:
         return None
-    from envcheck.snapshot import Package
-
     return 1, LineFacts(listed=(Package(name=match.group("name"),
                                         version=match.group("version")),))
 
@@ -208,12 +211,15 @@ def _versions(line: str) -> LineFacts:
     torch_label: Version | None = None
     python: Version | None = None
     nvcc: Version | None = None
+    listed: list[Package] = []
     for match in _NAME.finditer(line):
         if not _plain_gap(match.group("gap")):
             continue
         name = match.group("name").lower()
         number = match.group("version").lstrip("vV")
         label = "".join((match.group("label") or "").split()).strip("()")
+        if match.group("upgraded"):
+            number, _, label = match.group("upgraded").partition("+")
         if name in ("driver", "驱动", "ドライバ", "драйвер") or name.startswith("nvidia"):
             driver, branch = _driver(number) or (driver, branch)
         elif name == "cuda":
@@ -222,6 +228,10 @@ def _versions(line: str) -> LineFacts:
                 mentions.append(CudaMention(version=cuda, role=_role(line, match)))
         elif name == "nvcc":
             nvcc = _cuda(number) or nvcc
+        elif name in ("torchvision", "torchaudio"):
+            if _version(number) is not None and "." in number:
+                listed.append(Package(name=name, version=number + (f"+{label}" if label
+                                                                   else "")))
         elif name in ("torch", "pytorch"):
             version = _torch(number, label)
             if version is not None and version.local:
@@ -232,7 +242,8 @@ def _versions(line: str) -> LineFacts:
             python = _python(number, match.group("gap")) or python
     return LineFacts(driver_version=driver, driver_branch=branch,
                      cuda_mentions=tuple(mentions), torch_prose=torch_prose,
-                     torch_mention=torch_label, python_version=python, detected_nvcc=nvcc)
+                     torch_mention=torch_label, python_version=python, detected_nvcc=nvcc,
+                     listed=tuple(listed))
 
 
 def _plain_gap(gap: str) -> bool:

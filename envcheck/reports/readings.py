@@ -29,10 +29,11 @@ from typing import Literal
 from packaging.version import Version
 
 from envcheck.knowledge.model import Category
-from envcheck.knowledge.torch_tables import find_release, parse_variant_name
+from envcheck.knowledge.torch_tables import find_release, parse_variant_name, torch_releases
 from envcheck.reports.line_facts import LineFacts
 from envcheck.reports.segments import SegmentKind
 from envcheck.snapshot import Disk, Driver, DriverVersion, Gpu, Snapshot, System, Toolkit
+from envcheck.versions import version_or_none
 
 ReadingKind = Literal["reading", "assumption"]
 _UNNAMED_GPU = "NVIDIA GPU (not named in the report)"
@@ -95,7 +96,43 @@ def other_readings(snapshot: Snapshot, items: NumberedFacts) -> tuple[ReadingGro
     shm = _shm_assumption(base, items)
     if shm is not None:
         groups.append(shm)
+    companions = _companion_builds(base)
+    if companions is not None:
+        groups.append(companions)
     return tuple(groups)
+
+
+_COMPANIONS = ("torchvision", "torchaudio")
+
+
+def _companion_builds(snapshot: Snapshot) -> ReadingGroup | None:
+    """torch has a build label (+cpu, +cu121) and a companion has none: the companion is
+    taken to be PyPI's default build of its release (pip installs it from PyPI when the
+    command gives no index), which is a CUDA build on Linux."""
+    torch = snapshot.torch
+    local = torch.version.local if torch.status == "ok" and torch.version else None
+    if local is None or "windows" in (snapshot.system.os or "").lower():
+        return None
+    packages = list(snapshot.packages)
+    notes: list[str] = []
+    for position, package in enumerate(packages):
+        name = package.name.lower()
+        version = version_or_none(package.version)
+        if name not in _COMPANIONS or version is None or version.local:
+            continue
+        paired = next((r for r in torch_releases()
+                       if getattr(r, name) is not None and getattr(r, name) == version), None)
+        if paired is None or paired.pypi_default == local:
+            continue
+        packages[position] = replace(package, version=f"{version}+{paired.pypi_default}")
+        notes.append(f"{name} {version} with no build label is taken to be PyPI's default "
+                     f"build ({paired.pypi_default})")
+    if not notes:
+        return None
+    return ReadingGroup(kind="assumption", subject="the companions' builds",
+                        categories=("torchvision_mismatch",),
+                        readings=(Reading(snapshot=replace(snapshot, packages=tuple(packages)),
+                                          says="; ".join(notes)),))
 
 
 # Docker gives a container a 64 MiB /dev/shm unless --shm-size or --ipc=host says otherwise

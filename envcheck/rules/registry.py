@@ -75,6 +75,22 @@ def _driver_version(snapshot: Snapshot) -> bool:
                                       or driver.cuda_driver_api is not None)
 
 
+def _companion_labels(snapshot: Snapshot) -> bool:
+    """A torch with a build label is paired by build too: a companion without one (a
+    package list's "torchvision 0.17.1") does not say which build it is."""
+    from envcheck.versions import version_or_none
+
+    torch = snapshot.torch
+    if torch.status != "ok" or torch.version is None or not torch.version.local:
+        return True
+    for package in snapshot.packages:
+        if package.name.lower() in ("torchvision", "torchaudio"):
+            version = version_or_none(package.version)
+            if version is not None and not version.local:
+                return False
+    return True
+
+
 def _driver_state(snapshot: Snapshot) -> bool:
     """A tool's answer about the driver; a version written in a report's text says nothing
     about whether the driver loads (envcheck.reports.line_merge marks it "from the report")."""
@@ -114,7 +130,9 @@ FACTS_NEEDED: dict[str, tuple[FactNeed, ...]] = {
                           FactNeed(phrase="the installed torchvision/torchaudio",
                                    present=lambda s: any(
                                        p.name.lower() in ("torchvision", "torchaudio")
-                                       for p in s.packages))),
+                                       for p in s.packages)),
+                          FactNeed(phrase="the companions' build labels (+cpu, +cuXYZ)",
+                                   present=_companion_labels)),
     "cudnn-matches": (_TORCH, _TORCH_CUDA,
                       FactNeed(phrase="the cuDNN torch loads",
                                present=lambda s: s.torch.cudnn is not None

@@ -363,3 +363,16 @@ def test_a_build_pip_cannot_find_is_checked_against_the_tables() -> None:
     supported = doctor("Python 3.11.4\n", "ERROR: Could not find a version that satisfies "
                        "the requirement torch==2.1.2 (from versions: 2.2.0)")
     assert not any(f.id == "torch-build-has-no-wheel-here" for f in supported.findings)
+
+
+def test_an_upgrade_line_and_a_companion_without_its_build() -> None:  # pytorch-122494
+    text = ("   - torch: 2.1.2+cpu -> 2.2.1+cpu (\n   - torchvision: 0.16.2 -> 0.17.1\n")
+    report = snapshot_from_report(text, taken_at="t", envcheck_version="0")
+    assert report.snapshot.torch.version == Version("2.2.1+cpu")
+    assert [(p.name, p.version) for p in report.snapshot.packages] == [("torchvision", "0.17.1")]
+    result = doctor(text, "RuntimeError: operator torchvision::nms does not exist")
+    cause = next(c for c in result.causes if c.category == "torchvision_mismatch")
+    # never ruled out on the missing build label; likely under PyPI's default build
+    assert cause.verdict == "likely"
+    assert cause.assumption is not None
+    assert "torchvision 0.17.1 with no build label" in cause.assumption
