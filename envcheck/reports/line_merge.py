@@ -169,9 +169,10 @@ def merge_driver(driver: Driver, evidence: LineEvidence) -> Driver:
     if nvml:
         return Driver(status="error", source="report", detail=nvml[-1].nvml_detail,
                       error_code=nvml[-1].nvml_error_code,
-                      version=driver.version or packaged,
+                      version=driver.version or packaged or nvml[-1].driver_version,
                       cuda_driver_api=driver.cuda_driver_api,
-                      kernel_module_version=driver.kernel_module_version or module)
+                      kernel_module_version=(driver.kernel_module_version or module
+                                             or nvml[-1].kernel_module_version))
     api = evidence.last(("torch-message",), lambda f: f.cuda_driver_api) or evidence.last(
         ("prose",), lambda f: next((m.version for m in reversed(f.cuda_mentions)
                                     if m.role == "driver"), None))

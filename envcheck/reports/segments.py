@@ -146,7 +146,7 @@ LINE_TRIGGERS: dict[SegmentKind, tuple[str, ...]] = {
     "os-release": ("release", "description:"),
     "ld-library-path": ("ld_library_path",),
     "proc-driver-version": ("nvrm version:",),
-    "nvml-error": ("failed to initialize nvml",),
+    "nvml-error": ("failed to initialize nvml", "nvrm: api mismatch"),
     "loader-error": (".so",),
     "nccl-tests": ("pid",),
     "python-path": ("/lib/python",),

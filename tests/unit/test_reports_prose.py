@@ -376,3 +376,14 @@ def test_an_upgrade_line_and_a_companion_without_its_build() -> None:  # pytorch
     assert cause.verdict == "likely"
     assert cause.assumption is not None
     assert "torchvision 0.17.1 with no build label" in cause.assumption
+
+
+def test_the_kernel_log_names_both_driver_versions() -> None:  # nvidiadocker-182
+    text = ("Aug 26 14:08:07 nyasara-linux kernel: NVRM: API mismatch: the client has the "
+            "version 367.44, but\n                                      NVRM: this kernel "
+            "module has the version 367.35.  Please\n")
+    driver = snapshot_from_report(text, taken_at="t", envcheck_version="0").snapshot.driver
+    assert driver.status == "error"
+    assert driver.version == "367.44"
+    assert driver.kernel_module_version == "367.35"
+    assert driver.error_code == "NVML_ERROR_LIB_RM_VERSION_MISMATCH"
