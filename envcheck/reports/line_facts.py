@@ -142,6 +142,12 @@ FactName = Literal[
 ]
 
 
+_ROLE_FACTS: dict[CudaRole, FactName] = {
+    "driver": "driver's CUDA", "toolkit": "toolkit (nvcc)", "torch": "torch's CUDA",
+    "unknown": "CUDA (role unclear)",
+}
+
+
 def describe(facts: LineFacts) -> list[tuple[FactName, str]]:
     """(fact, value) pairs for the "read from the report" table, in a fixed order."""
     found: list[tuple[FactName, str]] = []
@@ -167,10 +173,7 @@ def describe(facts: LineFacts) -> list[tuple[FactName, str]]:
         if value is not None:
             found.append((name, str(value)))
     for mention in facts.cuda_mentions:
-        role: FactName = {"driver": "driver's CUDA", "toolkit": "toolkit (nvcc)",
-                          "torch": "torch's CUDA", "unknown": "CUDA (role unclear)"}[
-            mention.role]  # type: ignore[assignment]
-        found.append((role, str(mention.version)))
+        found.append((_ROLE_FACTS[mention.role], str(mention.version)))
     for gpu in facts.gpus:
         found.append(("GPU", gpu.name + (f" (sm {gpu.compute_capability})"
                                          if gpu.compute_capability else "")))

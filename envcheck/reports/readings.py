@@ -154,7 +154,9 @@ def _shm_assumption(snapshot: Snapshot, items: NumberedFacts) -> ReadingGroup | 
                      disks=(*snapshot.system.disks, shm))
     torch = snapshot.torch
     if torch.status == "ok" and torch.cuda is None and "cuda" not in torch.provenance:
-        torch = replace(torch, cuda=Version("0"))  # the run uses the GPU (NCCL is CUDA's)
+        # The shm rule judges runs that use the GPU; NCCL's error says this one does. The
+        # placeholder CUDA stays inside this reading (its findings are only nccl's).
+        torch = replace(torch, cuda=Version("0"))
     return ReadingGroup(
         kind="assumption", subject="the container's /dev/shm", categories=("nccl",),
         readings=(Reading(snapshot=replace(snapshot, system=system, torch=torch),
