@@ -144,17 +144,19 @@ NOT_REACHED = {
 }
 
 
-def _expected(folder: Path) -> str:
+def _document(folder: Path) -> dict[str, Any]:
     text = (folder / "expected.toml").read_text()
-    document: dict[str, Any]
     if sys.version_info >= (3, 11):
         import tomllib
 
-        document = tomllib.loads(text)
-    else:
-        import tomlkit
+        return tomllib.loads(text)
+    import tomlkit
 
-        document = tomlkit.parse(text).unwrap()
+    return dict(tomlkit.parse(text).unwrap())
+
+
+def _expected(folder: Path) -> str:
+    document = _document(folder)
     category = document["category"]
     assert isinstance(category, str)
     return category
@@ -194,11 +196,15 @@ def _param(folder: Path) -> object:
 
 
 def test_the_corpus_is_complete() -> None:
-    assert len(FOLDERS) >= 25
+    assert len(FOLDERS) >= 150
     assert set(NOT_REACHED) <= {folder.name for folder in FOLDERS}
     for folder in FOLDERS:
         assert (folder / "report.txt").exists(), folder
         assert (folder / "SOURCE.md").exists(), folder
+        document = _document(folder)
+        # benchmarks/report_accuracy.py groups by these
+        assert document.get("form") in ("formal", "prose", "mixed"), folder
+        assert isinstance(document.get("language"), str), folder
 
 
 @pytest.mark.parametrize("folder", [_param(folder) for folder in FOLDERS])
