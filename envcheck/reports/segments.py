@@ -374,6 +374,13 @@ def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
     return found
 
 
+# What the first line of every block holds (a step's anchor needs one of these): "<" (XML),
+# "|" "+" or "NVIDIA-SMI" (tables), "UUID" (-L), "nvcc"/"Cuda" (nvcc), "=>" (ldd), ":" or
+# "Collecting environment" (collect_env), "#" (conda), "Package" (pip list), "=" "@" "-e"
+# (pip freeze). A prose line without any is no block's start, and skips the nine steps.
+_MAY_START_BLOCK = re.compile(r"[<|+:#=@]|-e|Package|Cuda|nvcc|NVIDIA-SMI|UUID|Collecting")
+
+
 class _Scanner:
     def __init__(self, lines: _Lines) -> None:
         self._lines = lines.text
@@ -395,7 +402,8 @@ class _Scanner:
         index = 0
         count = len(self._lines)
         while index < count:
-            if not self._lines[index].strip():
+            line = self._lines[index]
+            if not line.strip() or not _MAY_START_BLOCK.search(line):
                 index += 1
                 continue
             for step in self._steps:
