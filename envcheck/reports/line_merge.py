@@ -153,7 +153,7 @@ def merge_python(python: PythonEnv, evidence: LineEvidence) -> PythonEnv:
 
 def merge_system(system: System, evidence: LineEvidence) -> System:
     os_name = system.os or evidence.last(("os-release", "issue-template"), lambda f: f.os) or (
-        evidence.last(("prose",), lambda f: f.os))
+        evidence.last(("prose-os",), lambda f: f.os))
     glibc = system.glibc or evidence.last(("glibc-version",), lambda f: f.glibc)
     env = dict(system.env)
     ld_library_path = evidence.ld_library_path
@@ -192,14 +192,14 @@ def merge_driver(driver: Driver, evidence: LineEvidence) -> Driver:
 def merge_gpus(gpus: tuple[Gpu, ...], evidence: LineEvidence) -> tuple[Gpu, ...]:
     merged = list(gpus)
     reported: list[ReportedGpu] = [
-        gpu for kind, facts in evidence.items if kind != "prose" for gpu in facts.gpus]
+        gpu for kind, facts in evidence.items if kind != "prose-gpu" for gpu in facts.gpus]
     count = None
     if not merged and not reported:
         # A GPU named in the text counts only where no tool output names one: "V100" in a
         # sentence does not say which board nvidia-smi showed.
-        reported = [gpu for kind, facts in evidence.items if kind == "prose"
+        reported = [gpu for kind, facts in evidence.items if kind == "prose-gpu"
                     for gpu in facts.gpus]
-        count = evidence.last(("prose",), lambda f: f.gpu_count)
+        count = evidence.last(("prose-gpu",), lambda f: f.gpu_count)
     names = {_gpu_key(gpu.name) for gpu in reported}
     if count and len(names) == 1 and len(reported) < count:
         # "2x A6000": as many GPUs as the count says, all of that model.

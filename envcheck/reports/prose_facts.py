@@ -51,9 +51,7 @@ _NAME = re.compile(
     r"(?:\+[a-z0-9.]{2,12})?))?)",
     re.IGNORECASE,
 )
-_VERSION_CUE = re.compile(r"driver|cuda|nvcc|cudnn|torch|python|py\d|驱动|ドライバ|драйвер")
-_OS_CUE = re.compile(r"ubuntu|debian|centos|rocky|alma|rhel|fedora|suse|arch|manjaro|mint|"
-                     r"pop!|windows|wsl|macos")
+_NOTHING = LineFacts()
 _GPU_HINT = re.compile(r"rtx|gtx|tesla|quadro|titan|geforce|\b(?:[ahlvtpkb]\d|mx\d|\d{4})",
                        re.IGNORECASE)
 # Words between a name and its number that make the number something else ("torch has 3
@@ -129,24 +127,29 @@ _DOCKER_RUN = re.compile(
 _SHM = re.compile(r"--shm-size[= ](?P<size>\d{1,6}[kmgKMG]?[bB]?)")
 _SMI_NOT_FOUND = re.compile(r"nvidia-smi: (?:command )?not found|'nvidia-smi' is not recognized")
 def read_prose_versions(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
-    """Versions written after their names, OS names and GPU names, in any sentence."""
+    """Versions written after their names, in any sentence."""
     line = lines[index]
     if len(line) > 2_000:
         return None
-    lower = line.lower()
-    facts = _versions(line) if _VERSION_CUE.search(lower) else LineFacts()
-    os_name = None
-    if _OS_CUE.search(lower) and (os_match := _OS.search(line)):
-        os_name = " ".join(os_match.group("os").split())
-    gpus, count = _gpus(line) if _GPU_HINT.search(line) else ((), None)
-    if os_name is None and not gpus and facts == LineFacts():
+    facts = _versions(line)
+    return None if facts == _NOTHING else (1, facts)
+
+
+def read_prose_os(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
+    """An operating system named with its version: "Ubuntu 18.04", "CentOS 7", "Windows 11"."""
+    line = lines[index]
+    if len(line) > 2_000 or (os_match := _OS.search(line)) is None:
         return None
-    return 1, LineFacts(
-        driver_version=facts.driver_version, driver_branch=facts.driver_branch,
-        cuda_mentions=facts.cuda_mentions, torch_prose=facts.torch_prose,
-        torch_mention=facts.torch_mention, python_version=facts.python_version,
-        detected_nvcc=facts.detected_nvcc, os=os_name, gpus=gpus, gpu_count=count,
-        listed=facts.listed)
+    return 1, LineFacts(os=" ".join(os_match.group("os").split()))
+
+
+def read_prose_gpus(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
+    """GPU names the GPU table knows, with a count: "2x RTX3090", "Tesla V100"."""
+    line = lines[index]
+    if len(line) > 2_000 or not _GPU_HINT.search(line):
+        return None
+    gpus, count = _gpus(line)
+    return (1, LineFacts(gpus=gpus, gpu_count=count)) if gpus else None
 
 
 def read_banner(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:

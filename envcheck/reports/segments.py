@@ -51,6 +51,8 @@ from envcheck.reports.prose_facts import (
     read_banner,
     read_build_output,
     read_pip_grep,
+    read_prose_gpus,
+    read_prose_os,
     read_prose_versions,
 )
 from envcheck.reports.shell_output import (
@@ -100,6 +102,8 @@ SegmentKind = Literal[
     "pip-grep",
     "build-output",
     "prose",
+    "prose-os",
+    "prose-gpu",
     # A message from envcheck's error-signature table (envcheck.reports.build).
     "error-message",
 ]
@@ -129,6 +133,8 @@ LINE_READERS: tuple[tuple[SegmentKind, Reader], ...] = (
     ("pip-grep", read_pip_grep),
     ("build-output", read_build_output),
     ("prose", read_prose_versions),
+    ("prose-os", read_prose_os),
+    ("prose-gpu", read_prose_gpus),
 )
 
 # Words (lower case) without which a reader cannot match a line: the paste is searched for
@@ -163,9 +169,10 @@ LINE_TRIGGERS: dict[SegmentKind, tuple[str, ...]] = {
                      "ptxas", ".cu.o", "building wheel for", "docker", "podman", "nerdctl",
                      "nvidia-smi"),
     "prose": ("driver", "cuda", "nvcc", "cudnn", "torch", "python", "py3", "py2", "驱动",
-              "ドライバ", "драйвер", "ubuntu", "debian", "centos", "rocky", "alma", "rhel",
-              "fedora", "suse", "arch linux", "manjaro", "mint", "pop!", "windows", "wsl",
-              "macos", *_GPU_WORDS),
+              "ドライバ", "драйвер"),
+    "prose-os": ("ubuntu", "debian", "centos", "rocky", "alma", "rhel", "fedora", "suse",
+                 "arch linux", "manjaro", "mint", "pop!", "windows", "wsl", "macos"),
+    "prose-gpu": _GPU_WORDS,
 }
 
 
@@ -338,7 +345,8 @@ def split_report(text: str) -> list[Segment]:
 
 # Readers of what people write: a block's own lines (collect_env's "PyTorch version: ...",
 # a pip list's rows) are read by the block's parser, which knows what they mean.
-_OUTSIDE_BLOCKS: frozenset[SegmentKind] = frozenset({"prose", "pip-grep"})
+_OUTSIDE_BLOCKS: frozenset[SegmentKind] = frozenset({"prose", "prose-os", "prose-gpu",
+                                                     "pip-grep"})
 
 
 def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset(),

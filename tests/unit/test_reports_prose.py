@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from dataclasses import replace
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -27,6 +29,8 @@ from envcheck.reports.prose_facts import (
     read_banner,
     read_build_output,
     read_pip_grep,
+    read_prose_gpus,
+    read_prose_os,
     read_prose_versions,
     shows_cuda_build,
 )
@@ -34,9 +38,17 @@ from envcheck.services.doctor import DoctorRequest, DoctorResult, read_report, r
 
 
 def prose(line: str) -> LineFacts:
-    found = read_prose_versions([line], 0)
-    assert found is not None, line
-    return found[1]
+    """What the three prose readers read from one line, together."""
+    found = [reader([line], 0) for reader in (read_prose_versions, read_prose_os,
+                                              read_prose_gpus)]
+    assert any(found), line
+    merged = LineFacts()
+    for item in found:
+        if item is not None:
+            changes: dict[str, Any] = {k: v for k, v in vars(item[1]).items()
+                                       if v not in (None, (), False)}
+            merged = replace(merged, **changes)
+    return merged
 
 
 def doctor(text: str, error: str | None = None) -> DoctorResult:
@@ -105,7 +117,7 @@ def test_bare_gpu_names_and_counts() -> None:
 def test_numbers_that_are_not_facts() -> None:
     assert read_prose_versions(["torch==1.0.0"], 0) is None  # a requirement, read elsewhere
     assert read_prose_versions(["torch has 3 issues open"], 0) is None
-    assert read_prose_versions(["see line 2048 of the log"], 0) is None  # no GPU word
+    assert read_prose_gpus(["see line 2048 of the log"], 0) is None  # no GPU word
     assert read_prose_versions(["CUDA 12 is required"], 0) is None  # a major, not a version
 
 
