@@ -189,3 +189,23 @@ def test_a_planned_run_that_does_not_fit(envcheck_cli: CliRunner, torch_cpu_pyth
                        scenario="rtx4090_driver550")
     assert bad.returncode == 2
     assert "--fit-method" in bad.stderr
+
+
+def test_a_prose_report_with_its_traceback_through_the_command_line(
+        envcheck_cli: CliRunner, tmp_path: Path) -> None:
+    # issue 14: the traceback inside the report is the error judged, without --error
+    report = tmp_path / "issue.md"
+    report.write_text("Hi, my setup:\n- **OS:** Ubuntu 22.04\n- Driver: 470.82.01\n"
+                      "- GPU: 2x RTX3090\n- torch:2.1.0\n\nTraceback (most recent call last):\n"
+                      "RuntimeError: The NVIDIA driver on your system is too old (found "
+                      "version 11040).\n")
+    table = envcheck_cli("doctor", "--from-report", str(report))
+    assert table.returncode == 3, table.stderr
+    assert "Read from the report" in table.stdout
+    assert "470.82.01" in table.stdout
+    code, document = _doctor_json(envcheck_cli, "--from-report", str(report))
+    assert code == 3
+    assert document["causes"][0]["category"] == "driver_too_old"
+    assert document["causes"][0]["verdict"] == "confirmed"
+    assert {"fact": "driver", "value": "470.82.01", "line": 3,
+            "text": "- Driver: 470.82.01"} in document["read_from_report"]
