@@ -76,6 +76,8 @@ class DoctorResult:
     """What the pasted report said, with the line of each fact."""
     consistent: bool = False
     """An error was judged, and the environment's facts raise no error: it looks consistent."""
+    builds_cuda_code: bool = False
+    """The rules judged a run that compiles CUDA code (--compiles, or the report shows it)."""
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -90,7 +92,6 @@ class ReportReading:
     error_text: str | None
     """The text to judge as the error: --error's, else the report's own when it holds a
     known error message (a traceback pasted into the report counts)."""
-    builds_cuda_code: bool
 
 
 def read_report(text: str, error_text: str | None, *, taken_at: str,
@@ -101,9 +102,7 @@ def read_report(text: str, error_text: str | None, *, taken_at: str,
     report = snapshot_from_report(combined, taken_at=taken_at,
                                   envcheck_version=envcheck_version)
     judged = error_text if error_text else (text if match_error(text) else None)
-    return ReportReading(report=report, error_text=judged,
-                         builds_cuda_code=report.builds_cuda_code
-                         or bool(error_text and shows_cuda_build(error_text)))
+    return ReportReading(report=report, error_text=judged)
 
 
 def run_doctor(request: DoctorRequest) -> DoctorResult:
@@ -138,7 +137,8 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
         c.verdict == "likely" for c in causes)
     return DoctorResult(snapshot=snapshot, findings=findings, causes=causes,
                         plan=request.plan, missing=request.missing,
-                        read=report.read if report else (), consistent=consistent)
+                        read=report.read if report else (), consistent=consistent,
+                        builds_cuda_code=thresholds.builds_cuda_code)
 
 
 # --- the lock the environment should match -------------------------------------------------

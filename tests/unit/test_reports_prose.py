@@ -399,3 +399,15 @@ def test_the_kernel_log_names_both_driver_versions() -> None:  # nvidiadocker-18
     assert driver.version == "367.44"
     assert driver.kernel_module_version == "367.35"
     assert driver.error_code == "NVML_ERROR_LIB_RM_VERSION_MISMATCH"
+
+
+def test_a_report_that_builds_cuda_code_is_judged_as_one() -> None:
+    # flashattn-1759: the wheel build of flash-attn compiles CUDA code, so the toolkit matters
+    building = doctor("- PyTorch: 2.2.0 (installed via conda, compiled with CUDA 11.8)\n"
+                      "- System CUDA (nvcc): 12.9\n"
+                      "  Building wheel for flash-attn (setup.py): started\n")
+    assert building.builds_cuda_code
+    running = doctor("- PyTorch: 2.2.0 (installed via conda, compiled with CUDA 11.8)\n"
+                     "- System CUDA (nvcc): 12.9\n")
+    assert not running.builds_cuda_code
+    assert json.loads(render_json(building, strict=False))["builds_cuda_code"] is True
