@@ -520,7 +520,8 @@ def _read_ldd(facts: _Facts, segment: Segment) -> None:
 
 def _read_line_facts(reader: Reader) -> Callable[[_Facts, Segment], None]:
     def read(facts: _Facts, segment: Segment) -> None:
-        found = read_lines(reader, segment.lines)
+        found = segment.facts if segment.facts is not None else read_lines(reader,
+                                                                          segment.lines)
         if found is not None:
             facts.lines.append((segment.kind, found))
             facts.numbered_lines.append((segment.kind, segment.first_line, found))

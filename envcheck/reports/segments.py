@@ -45,7 +45,7 @@ from envcheck.reports.install_logs import (
     read_torch_mention,
     read_wheel_file,
 )
-from envcheck.reports.line_facts import Reader
+from envcheck.reports.line_facts import LineFacts, Reader
 from envcheck.reports.package_lists import normalize_name, parse_requirement_line
 from envcheck.reports.prose_facts import (
     read_banner,
@@ -302,6 +302,8 @@ class Segment:
     """The piece's lines with quote markers removed (fences are never inside a piece)."""
     first_line: int
     """1-based line number in the paste, for messages."""
+    facts: LineFacts | None = None
+    """For a line-level piece: what its reader read (so it is read once)."""
 
     @property
     def text(self) -> str:
@@ -378,7 +380,7 @@ def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
             used = max(read[0], 1)
             resume[kind] = index + used
             found.append(Segment(kind=kind, lines=tuple(lines[index:index + used]),
-                                 first_line=index + 1))
+                                 first_line=index + 1, facts=read[1]))
     return found
 
 
