@@ -76,10 +76,11 @@ _OS = re.compile(
 _GPU_CANDIDATE = re.compile(
     r"(?<![\w.])(?:(?P<count>\d{1,2})\s?[x\u00d7*]\s?)?"
     r"(?P<name>(?:NVIDIA\s)?(?:GeForce\s)?(?:Tesla\s|Quadro\s|TITAN\s)?"
-    r"(?:(?:RTX|GTX|GT|MX)\s?(?:A|PRO\s)?\d{3,4}|[AHLVTPKB]\d{1,4}[GS]?|RTX\s?A\d{4}|"
+    r"(?:(?:RTX|GTX|GT|MX)\s?(?:A|PRO\s)?\d{3,4}M?|[AHLVTPKB]\d{1,4}[GSMc]?|RTX\s?A\d{4}|"
     r"RTX\s?PRO\s?\d{4}|\d{4})"
     r"(?:\s?(?:Ti|SUPER|Laptop(?:\sGPU)?|Mobile|D|\d{2}GB|SXM\d?|PCIe))*)"
     r"(?:\s?[x\u00d7*]\s?(?P<count_after>\d{1,2}))?(?![\w.])",
+    re.IGNORECASE,  # "gtx 950M", "a100", "rtx3090" as people type them
 )
 _BARE_NUMBER = re.compile(r"^\d{4}$")
 _GPU_CUE = re.compile(r"gpu|card|显卡|グラフィック|видеокарт|rtx|gtx|geforce|nvidia|"

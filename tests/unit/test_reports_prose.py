@@ -411,3 +411,13 @@ def test_a_report_that_builds_cuda_code_is_judged_as_one() -> None:
                      "- System CUDA (nvcc): 12.9\n")
     assert not running.builds_cuda_code
     assert json.loads(render_json(building, strict=False))["builds_cuda_code"] is True
+
+
+def test_gpu_names_as_people_type_them() -> None:
+    # pytorch-31319: "a Tesla K80 and two Tesla K40c cards"
+    k40 = prose("This occurs on a system where I have a Tesla K80 and two Tesla K40c cards")
+    assert [gpu.name for gpu in k40.gpus] == ["Tesla K80", "Tesla K40m"]
+    assert [g.name for g in prose("I have a gtx 1080ti card").gpus] == [
+        "NVIDIA GeForce GTX 1080 Ti"]
+    assert prose("GPU: rtx3090 x2").gpu_count == 2
+    assert read_prose_gpus(["the year 2023 card"], 0) is None  # a year is no GPU
