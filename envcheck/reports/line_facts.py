@@ -25,7 +25,7 @@ own shape says which tool printed it; a version number in a sentence is not a fa
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Literal
 
 from packaging.version import Version
@@ -193,15 +193,8 @@ def describe(facts: LineFacts) -> list[tuple[FactName, str]]:
     return found
 
 
-def is_empty(facts: LineFacts) -> bool:
-    return all(getattr(facts, f.name) == getattr(_EMPTY, f.name) for f in fields(LineFacts))
-
-
 Reader = Callable[[Sequence[str], int], "tuple[int, LineFacts] | None"]
 """Reads at `index`: (lines used, facts) or None when the line is not this kind."""
-
-
-_EMPTY = LineFacts()
 
 
 def read_lines(reader: Reader, lines: Sequence[str]) -> LineFacts | None:

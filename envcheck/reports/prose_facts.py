@@ -127,6 +127,8 @@ _DOCKER_RUN = re.compile(
     r"(?:^|[\s$#>`])(?:sudo\s+)?(?:docker|podman|nerdctl)\s+run\s(?P<args>.*)$")
 _SHM = re.compile(r"--shm-size[= ](?P<size>\d{1,6}[kmgKMG]?[bB]?)")
 _SMI_NOT_FOUND = re.compile(r"nvidia-smi: (?:command )?not found|'nvidia-smi' is not recognized")
+
+
 def read_prose_versions(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
     """Versions written after their names, in any sentence."""
     line = lines[index]
@@ -243,7 +245,7 @@ def _versions(line: str) -> LineFacts:
             elif version is not None:
                 torch_prose = version
         elif name in ("python", "py"):
-            python = _python(number, match.group("gap")) or python
+            python = _python(number) or python
     return LineFacts(driver_version=driver, driver_branch=branch,
                      cuda_mentions=tuple(mentions), torch_prose=torch_prose,
                      torch_mention=torch_label, python_version=python, detected_nvcc=nvcc,
@@ -289,13 +291,11 @@ def _torch(number: str, label: str) -> Version | None:
     return version
 
 
-def _python(number: str, gap: str) -> Version | None:
+def _python(number: str) -> Version | None:
     version = _version(number)
     if version is None or len(version.release) < 2 or version.major not in (2, 3):
         return None
     if version.major == 3 and version.minor > 20:
-        return None
-    if gap.strip() == "" and len(version.release) < 2:
         return None
     return Version(f"{version.major}.{version.minor}" + (
         f".{version.release[2]}" if len(version.release) > 2 else ""))
