@@ -46,6 +46,8 @@ from envcheck.versions import version_or_none
 
 _T = TypeVar("_T")
 
+# Install commands: what was asked for, the weakest evidence of what is installed.
+_COMMANDS: tuple[SegmentKind, ...] = ("pip-command", "conda-command")
 # Lines where torch (or a tool importing it) printed its own version: measured.
 MEASURED_TORCH: tuple[SegmentKind, ...] = ("torch-repl", "torch-message", "banner")
 
@@ -311,7 +313,7 @@ def _torch_from_lines(evidence: LineEvidence, measured: Version | None) -> Torch
         version = get()
         if version is not None:
             return _torch_from_version(version, "derived", what)
-    index_cuda = evidence.last(("pip-command",), lambda f: f.requested_index_cuda if any(
+    index_cuda = evidence.last(_COMMANDS, lambda f: f.requested_index_cuda if any(
         normalize_name(p.name) == "torch" and not p.version for p in f.requested) else None)
     if index_cuda is not None:
         return Torch(status="ok", cuda=index_cuda, provenance={"cuda": "derived"},
@@ -377,7 +379,7 @@ def _last_wheel_version(evidence: LineEvidence) -> Version | None:
 
 def _requested_version(evidence: LineEvidence) -> Version | None:
     versions = [_version(p.version) for facts in evidence.values(
-        ("pip-command",), lambda f: f.requested or None) for p in facts
+        _COMMANDS, lambda f: f.requested or None) for p in facts
         if normalize_name(p.name) == "torch" and p.version]
     found = [v for v in versions if v is not None]
     return found[-1] if found else None

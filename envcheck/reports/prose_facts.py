@@ -126,6 +126,11 @@ _BUILDS_CUDA = re.compile(
 _DOCKER_RUN = re.compile(
     r"(?:^|[\s$#>`])(?:sudo\s+)?(?:docker|podman|nerdctl)\s+run\s(?P<args>.*)$")
 _SHM = re.compile(r"--shm-size[= ](?P<size>\d{1,6}[kmgKMG]?[bB]?)")
+_CONDA_INSTALL = re.compile(r"(?:^|[\s$>`])(?:conda|mamba|micromamba)\s+install\s(?P<args>.+)$")
+_CONDA_TORCH = re.compile(
+    r"(?<![\w-])(?:pytorch|torch)(?:={1,2}(?P<version>\d{1,2}\.\d{1,3}(?:\.\d{1,3})?))?"
+    r"(?![\w.-])")
+_CONDA_CUDA = re.compile(r"(?:cudatoolkit|pytorch-cuda|cuda-version)={1,2}(?P<cuda>\d{1,2}\.\d)")
 _SMI_NOT_FOUND = re.compile(r"nvidia-smi: (?:command )?not found|'nvidia-smi' is not recognized")
 
 
@@ -153,6 +158,29 @@ def read_prose_gpus(lines: Sequence[str], index: int) -> tuple[int, LineFacts] |
         return None
     gpus, count = _gpus(line)
     return (1, LineFacts(gpus=gpus, gpu_count=count)) if gpus else None
+
+
+def read_conda_command(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
+    """`conda install pytorch==1.12.1 torchvision cudatoolkit=11.3 -c pytorch`: the torch
+    asked for, with the CUDA the command pairs it with (cudatoolkit= or pytorch-cuda=) as
+    its build label, or +cpu for the `cpuonly` package."""
+    match = _CONDA_INSTALL.search(lines[index])
+    if match is None:
+        return None
+    args = match.group("args")
+    torch = _CONDA_TORCH.search(args)
+    if torch is None:
+        return None
+    cuda = _CONDA_CUDA.search(args)
+    label = ""
+    if cuda:
+        label = "+cu" + cuda.group("cuda").replace(".", "")
+    elif re.search(r"(?<![\w-])cpuonly(?![\w-])", args):
+        label = "+cpu"
+    version = torch.group("version")
+    requested = Package(name="torch", version=(version + label) if version else "")
+    return 1, LineFacts(requested=(requested,),
+                        requested_index_cuda=_version(cuda.group("cuda")) if cuda else None)
 
 
 def read_banner(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:

@@ -28,6 +28,7 @@ from envcheck.reports.line_facts import CudaMention, LineFacts
 from envcheck.reports.prose_facts import (
     read_banner,
     read_build_output,
+    read_conda_command,
     read_pip_grep,
     read_prose_gpus,
     read_prose_os,
@@ -421,3 +422,16 @@ def test_gpu_names_as_people_type_them() -> None:
         "NVIDIA GeForce GTX 1080 Ti"]
     assert prose("GPU: rtx3090 x2").gpu_count == 2
     assert read_prose_gpus(["the year 2023 card"], 0) is None  # a year is no GPU
+
+
+def test_a_conda_install_line_names_the_build() -> None:
+    found = read_conda_command(["conda install pytorch==1.12.1 torchvision==0.13.1 "
+                                "torchaudio==0.12.1 cudatoolkit=11.3 -c pytorch"], 0)
+    assert found is not None
+    assert [(p.name, p.version) for p in found[1].requested] == [("torch", "1.12.1+cu113")]
+    snapshot = snapshot_from_report("$ conda install pytorch==1.13.1 pytorch-cuda=11.7 -c "
+                                    "pytorch -c nvidia\n", taken_at="t",
+                                    envcheck_version="0").snapshot
+    assert snapshot.torch.version == Version("1.13.1+cu117")
+    assert snapshot.torch.cuda == Version("11.7")
+    assert read_conda_command(["conda install numpy"], 0) is None
