@@ -24,6 +24,7 @@ from envcheck.errors import ParseError
 from envcheck.knowledge.model import ErrorSignature
 from envcheck.knowledge.signatures import deciding_signatures, error_signatures, required_literals
 from envcheck.reports.build import snapshot_from_report
+from envcheck.reports.install_logs import read_torch_mention
 from envcheck.reports.line_facts import CudaMention, LineFacts
 from envcheck.reports.prose_facts import (
     read_banner,
@@ -435,3 +436,10 @@ def test_a_conda_install_line_names_the_build() -> None:
     assert snapshot.torch.version == Version("1.13.1+cu117")
     assert snapshot.torch.cuda == Version("11.7")
     assert read_conda_command(["conda install numpy"], 0) is None
+
+
+def test_libtorch_s_archive_names_its_build() -> None:
+    found = read_torch_mention(["wget https://download.pytorch.org/libtorch/cu118/libtorch-"
+                                "cxx11-abi-shared-with-deps-2.0.1%2Bcu118.zip"], 0)
+    assert found is not None
+    assert found[1].torch_mention == Version("2.0.1+cu118")
