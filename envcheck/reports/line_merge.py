@@ -90,7 +90,7 @@ def installed_packages(evidence: LineEvidence) -> list[Package]:
     installed: dict[str, Package] = {}
     for kind, facts in evidence.items:
         if kind in ("pip-grep", "prose"):
-            # prose lists only torch's companions ("- torchvision: 0.16.2 -> 0.17.1")
+            # prose lists torch's companions and CUDA packages ("- torchvision: 0.17.1")
             for package in facts.listed:
                 installed[normalize_name(package.name)] = package
         if kind not in ("pip-log", "pip-show"):
@@ -218,7 +218,28 @@ def merge_gpus(gpus: tuple[Gpu, ...], evidence: LineEvidence) -> tuple[Gpu, ...]
         elif merged[position].compute_capability is None and gpu.compute_capability:
             merged[position] = replace(merged[position],
                                        compute_capability=gpu.compute_capability)
-    return tuple(sorted(merged, key=lambda g: g.index))
+    return tuple(sorted(_completed_by_prose(merged, evidence), key=lambda g: g.index))
+
+
+def _completed_by_prose(gpus: list[Gpu], evidence: LineEvidence) -> list[Gpu]:
+    """A tool's GPU name cut short in the paste ("GPU 0: NVIDIA GeForce GTX") takes the full
+    name the text gives for it ("GTX 1080 Ti") when that name starts the same way."""
+    from envcheck.knowledge.cuda_tables import find_gpu
+
+    written = [gpu for kind, facts in evidence.items if kind == "prose-gpu"
+               for gpu in facts.gpus]
+    completed = []
+    for gpu in gpus:
+        fuller: list[ReportedGpu] = []
+        if gpu.compute_capability is None and written and find_gpu(gpu.name) is None:
+            key = _gpu_key(gpu.name).removeprefix("geforce ")
+            fuller = [w for w in written if key
+                      and _gpu_key(w.name).removeprefix("geforce ").startswith(key)]
+        if len({w.name for w in fuller}) == 1:
+            completed.append(replace(gpu, name=fuller[0].name))
+        else:
+            completed.append(gpu)
+    return completed
 
 
 def merge_toolkits(toolkits: tuple[Toolkit, ...], evidence: LineEvidence) -> tuple[Toolkit, ...]:

@@ -37,7 +37,7 @@ from envcheck.versions import version_or_none
 
 # Names whose version follows them. Driver words in the languages seen in reports.
 _NAMES = (r"nvidia[\s_-]*driver|driver|驱动|ドライバ|драйвер|cuda|nvcc|cudnn|pytorch|torchvision|"
-          r"torchaudio|torch|python|py")
+          r"torchaudio|torch|python|py|vllm|xformers|flash[-_]attn|bitsandbytes")
 _NAME = re.compile(
     r"(?<![A-Za-z0-9_./-])(?P<name>" + _NAMES + r")(?![A-Za-z])"
     # Looked ahead, not consumed: in "torch and cuda 11.8" the gap " and cuda " is refused
@@ -52,6 +52,10 @@ _NAME = re.compile(
     re.IGNORECASE,
 )
 _NOTHING = LineFacts()
+# Packages whose version written in the text counts as installed: torch's companions, and
+# packages with their own CUDA kernels (envcheck.rules.registry keeps them in mind).
+_PACKAGES = frozenset({"torchvision", "torchaudio", "vllm", "xformers", "flash-attn",
+                       "flash_attn", "bitsandbytes"})
 _GPU_HINT = re.compile(r"rtx|gtx|tesla|quadro|titan|geforce|\b(?:[ahlvtpkb]\d|mx\d|\d{4})",
                        re.IGNORECASE)
 # Words between a name and its number that make the number something else ("torch has 3
@@ -262,10 +266,10 @@ def _versions(line: str) -> LineFacts:
                 mentions.append(CudaMention(version=cuda, role=_role(line, match)))
         elif name == "nvcc":
             nvcc = _cuda(number) or nvcc
-        elif name in ("torchvision", "torchaudio"):
+        elif name in _PACKAGES:
             if _version(number) is not None and "." in number:
-                listed.append(Package(name=name, version=number + (f"+{label}" if label
-                                                                   else "")))
+                listed.append(Package(name=name.replace("_", "-"),
+                                      version=number + (f"+{label}" if label else "")))
         elif name in ("torch", "pytorch"):
             version = _torch(number, label)
             if version is not None and version.local:

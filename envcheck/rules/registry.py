@@ -91,6 +91,22 @@ def _companion_labels(snapshot: Snapshot) -> bool:
     return True
 
 
+# Packages that ship their own CUDA kernels, built for their own list of GPU architectures
+# (vLLM's needs compute capability 7.0 while torch's still covers 6.x): torch covering the
+# GPU does not rule out "no kernel image" from one of them.
+_OWN_CUDA_KERNELS = frozenset({
+    "vllm", "flash-attn", "flash_attn", "xformers", "bitsandbytes", "auto-gptq", "exllamav2",
+    "llama-cpp-python", "mamba-ssm", "causal-conv1d", "deepspeed", "apex", "mmcv",
+    "mmcv-full", "detectron2", "torch-scatter", "torch-sparse", "onnxruntime-gpu", "sglang",
+    "tensorrt", "tensorrt-llm", "triton",
+})
+
+
+def _no_other_cuda_kernels(snapshot: Snapshot) -> bool:
+    return not any(p.name.lower().replace("_", "-") in _OWN_CUDA_KERNELS
+                   for p in snapshot.packages)
+
+
 def _driver_state(snapshot: Snapshot) -> bool:
     """A tool's answer about the driver; a version written in a report's text says nothing
     about whether the driver loads (envcheck.reports.line_merge marks it "from the report")."""
@@ -125,7 +141,10 @@ FACTS_NEEDED: dict[str, tuple[FactNeed, ...]] = {
                                 present=_has_gpu_fact)),
     "gpu-arch-in-build": (FactNeed(phrase="each GPU's compute capability",
                                    present=_gpu_capabilities),
-                          FactNeed(phrase="torch's arch list", present=_arch_list)),
+                          FactNeed(phrase="torch's arch list", present=_arch_list),
+                          FactNeed(phrase="the GPU architectures of the other CUDA packages "
+                                          "installed (vllm, flash-attn, xformers, ...)",
+                                   present=_no_other_cuda_kernels)),
     "companions-paired": (_TORCH, _RELEASE,
                           FactNeed(phrase="the installed torchvision/torchaudio",
                                    present=lambda s: any(

@@ -443,3 +443,16 @@ def test_libtorch_s_archive_names_its_build() -> None:
                                 "cxx11-abi-shared-with-deps-2.0.1%2Bcu118.zip"], 0)
     assert found is not None
     assert found[1].torch_mention == Version("2.0.1+cu118")
+
+
+def test_torch_covering_the_gpu_does_not_rule_out_another_package_s_kernels() -> None:
+    # vllm-19542: torch 2.7.0+cu126 runs on a GTX 1080 Ti, vLLM 0.9.1's kernels do not
+    text = ("PyTorch version: 2.7.0+cu126\nCUDA used to build PyTorch: 12.6\n"
+            "GPU models and configuration :\nGPU 0: NVIDIA GeForce GTX\n\n"
+            "I have a GTX 1080 Ti and pip-installed vLLM 0.9.1\n")
+    result = doctor(text, "no kernel image is available for execution on the device")
+    report = snapshot_from_report(text, taken_at="t", envcheck_version="0").snapshot
+    assert [g.name for g in report.gpus] == ["NVIDIA GeForce GTX 1080 Ti"]  # completed
+    arch = next(c for c in result.causes if c.category == "arch_not_in_wheel")
+    assert arch.verdict == "possible"
+    assert any("vllm" in missing for missing in arch.missing)
