@@ -93,7 +93,13 @@ from envcheck.reports.package_lists import (
     parse_requirement_line,
 )
 from envcheck.reports.readings import ReadingGroup, other_readings
-from envcheck.reports.segments import LINE_READERS, Segment, SegmentKind, split_report
+from envcheck.reports.segments import (
+    LINE_READERS,
+    Segment,
+    SegmentKind,
+    clean_lines,
+    split_report,
+)
 from envcheck.snapshot import (
     CudaLibrary,
     Driver,
@@ -199,7 +205,9 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
     facts = _Facts()
     for segment in split_report(text):
         _READERS[segment.kind](facts, segment)
-    _read_error_messages(facts, text)
+    # Messages are matched without the "> " of a Markdown quote, which breaks a wrapped one
+    # ("...used to compile\n> PyTorch (11.8)"); the line count stays the same.
+    _read_error_messages(facts, "\n".join(clean_lines(text)[0]))
     if not facts.recognised:
         problems = "".join(f"\n  {run.detail}" for run in facts.probes if run.status == "error")
         raise ParseError(

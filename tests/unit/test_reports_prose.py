@@ -456,3 +456,11 @@ def test_torch_covering_the_gpu_does_not_rule_out_another_package_s_kernels() ->
     arch = next(c for c in result.causes if c.category == "arch_not_in_wheel")
     assert arch.verdict == "possible"
     assert any("vllm" in missing for missing in arch.missing)
+
+
+def test_a_message_wrapped_in_a_markdown_quote_is_still_known() -> None:  # flashattn-1759
+    error = ("> RuntimeError:\n> The detected CUDA version (12.9) mismatches the version that "
+             "was used to compile\n> PyTorch (11.8). Please make sure to use the same CUDA "
+             "versions.\n")
+    result = doctor("- Python: 3.10\n", error)
+    assert verdicts(result)["toolkit_torch_cuda_mismatch"] == "confirmed"
