@@ -401,16 +401,18 @@ class _Scanner:
         self._lines = lines.text
         self._fence = lines.fence
         self._segments: list[Segment] = []
-        self._steps: tuple[Callable[[int], int | None], ...] = (
-            self._xml,
-            self._table,
-            self._smi_l,
-            self._nvcc,
-            self._ldd,
-            self._collect_env,
-            self._conda,
-            self._pip_list,
-            self._freeze,
+        # Each step with the texts its anchor line must hold (see _MAY_START_BLOCK), in
+        # the order the steps are tried.
+        self._steps: tuple[tuple[Callable[[int], int | None], tuple[str, ...]], ...] = (
+            (self._xml, ("<",)),
+            (self._table, ("|", "+", "NVIDIA-SMI")),
+            (self._smi_l, ("UUID",)),
+            (self._nvcc, ("nvcc", "Cuda")),
+            (self._ldd, ("=>",)),
+            (self._collect_env, (":", "Collecting")),
+            (self._conda, ("#",)),
+            (self._pip_list, ("Package",)),
+            (self._freeze, ("=", "@", "-e")),
         )
 
     def run(self) -> list[Segment]:
@@ -421,7 +423,9 @@ class _Scanner:
             if not line.strip() or not _MAY_START_BLOCK.search(line):
                 index += 1
                 continue
-            for step in self._steps:
+            for step, anchors in self._steps:
+                if not any(anchor in line for anchor in anchors):
+                    continue
                 end = step(index)
                 if end is not None:
                     index = end
