@@ -97,8 +97,8 @@ from envcheck.reports.segments import (
     LINE_READERS,
     Segment,
     SegmentKind,
-    clean_lines,
     split_report,
+    unquoted,
 )
 from envcheck.snapshot import (
     CudaLibrary,
@@ -207,7 +207,7 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
         _READERS[segment.kind](facts, segment)
     # Messages are matched without the "> " of a Markdown quote, which breaks a wrapped one
     # ("...used to compile\n> PyTorch (11.8)"); the line count stays the same.
-    _read_error_messages(facts, "\n".join(clean_lines(text)[0]))
+    _read_error_messages(facts, unquoted(text))
     if not facts.recognised:
         problems = "".join(f"\n  {run.detail}" for run in facts.probes if run.status == "error")
         raise ParseError(

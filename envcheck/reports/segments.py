@@ -335,6 +335,17 @@ def clean_lines(text: str) -> tuple[list[str], list[bool]]:
     return lines, fences
 
 
+_QUOTED_LINE = re.compile(r"^[ \t]{0,3}>", re.MULTILINE)
+
+
+def unquoted(text: str) -> str:
+    """The text without Markdown quote markers and fences, line for line (the line count
+    stays), so that a message wrapped inside a quote reads as one."""
+    if _QUOTED_LINE.search(text) is None and "```" not in text and "~~~" not in text:
+        return text
+    return "\n".join(clean_lines(text)[0])
+
+
 def split_report(text: str) -> list[Segment]:
     """Candidate pieces, in the order they appear: the blocks, then the line-level facts
     (which may lie inside a block)."""

@@ -27,7 +27,7 @@ from envcheck.plan import PlannedBuild, apply_plan
 from envcheck.project import ProjectError, load_project
 from envcheck.reports.build import ReadFact, ReportSnapshot, snapshot_from_report
 from envcheck.reports.prose_facts import shows_cuda_build
-from envcheck.reports.segments import clean_lines
+from envcheck.reports.segments import unquoted
 from envcheck.rules import run_rules
 from envcheck.rules.context import Thresholds
 from envcheck.services.lock import LOCK_DIR
@@ -102,9 +102,8 @@ def read_report(text: str, error_text: str | None, *, taken_at: str,
     combined = f"{text}\n{error_text}" if error_text else text
     report = snapshot_from_report(combined, taken_at=taken_at,
                                   envcheck_version=envcheck_version)
-    unquoted = "\n".join(clean_lines(error_text)[0]) if error_text else None
-    own = "\n".join(clean_lines(text)[0])
-    judged = unquoted if unquoted else (own if match_error(own) else None)
+    own = unquoted(text)
+    judged = unquoted(error_text) if error_text else (own if match_error(own) else None)
     return ReportReading(report=report, error_text=judged)
 
 
