@@ -16,10 +16,15 @@ tool's output when the line that carries them is one a tool printed:
 - install logs: pip commands and logs, wheel file names, `pip show`, dpkg/apt package lines
   (envcheck/reports/install_logs.py).
 
+- prose, banners and build logs: versions written after their names, OS and GPU names,
+  start-up banners, conda commands, toolkit paths, docker run flags, the facts inside error
+  messages (envcheck/reports/prose_facts.py).
+
 Unlike the blocks of envcheck.reports.segments these are found line by line over the whole
-paste, also inside blocks (a torch warning printed in the middle of collect_env's output).
-Each recogniser reads from one line and at most the next two, so a line counts only when its
-own shape says which tool printed it; a version number in a sentence is not a fact.
+paste, also inside collect_env's block (a torch warning printed in the middle of its output),
+not inside a tool's table or list. Each recogniser reads from one line and at most the next
+two. A tool's line counts by its shape; a version in a sentence counts only right after the
+name it belongs to ("Driver: 545.29.06", "torch:2.0.1"), and is the weakest evidence of all.
 """
 
 from __future__ import annotations
