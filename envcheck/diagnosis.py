@@ -109,6 +109,10 @@ def message_findings(text: str, snapshot: Snapshot, findings: tuple[Finding, ...
     nothing (a paste whose versions are consistent stays clean)."""
     deciding = deciding_signatures()
     raised: list[Finding] = []
+    if _consistent_stack(snapshot, findings):
+        # Issue 11: a paste whose versions are consistent gets no error, whatever error text
+        # comes with it; what the message says stays a possible cause.
+        return raised
     for match in match_error(text):
         signature = match.signature
         category = signature.categories[0]
@@ -134,6 +138,15 @@ _PIP_UNRESOLVED = re.compile(
     r"Could not find a version that satisfies the requirement torch===?(?P<version>\d{1,2}"
     r"\.\d{1,3}(?:\.\d{1,3})?)(?:\+(?P<variant>[a-z0-9.]{2,12}))? \(from versions: "
     r"(?P<versions>[^)\n]{0,2000})\)")
+
+
+def _consistent_stack(snapshot: Snapshot, findings: tuple[Finding, ...]) -> bool:
+    """The driver and torch's build are read, the rules that judge them can decide, and no
+    rule found an error: the environment's versions are consistent."""
+    if any(f.severity == "error" for f in findings):
+        return False
+    core = [r for r in RULES if r.id in ("driver-new-enough", "torch-has-cuda")]
+    return bool(core) and not any(missing_facts(r, snapshot) for r in core)
 
 
 def pip_resolution_findings(text: str, snapshot: Snapshot) -> list[Finding]:

@@ -464,3 +464,14 @@ def test_a_message_wrapped_in_a_markdown_quote_is_still_known() -> None:  # flas
              "versions.\n")
     result = doctor("- Python: 3.10\n", error)
     assert verdicts(result)["toolkit_torch_cuda_mismatch"] == "confirmed"
+
+
+def test_a_consistent_environment_gets_no_error_from_a_stated_message() -> None:
+    collect_env = ("PyTorch version: 2.1.0+cu118\nCUDA used to build PyTorch: 11.8\n"
+                   "Nvidia driver version: 535.104.05\n"
+                   "GPU models and configuration: GPU 0: NVIDIA GeForce RTX 3090\n")
+    result = doctor(collect_env, "torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to "
+                                 "allocate 20.00 MiB")
+    assert not any(f.severity == "error" for f in result.findings)
+    assert result.consistent
+    assert verdicts(result)["memory"] in ("possible", "ruled_out")
