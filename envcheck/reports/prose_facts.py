@@ -122,6 +122,8 @@ _BUILDS_CUDA = re.compile(
     r"Building CUDA object|enable_language\(CUDA\)|LANGUAGES[^\n]{0,30}\bCUDA\b|"
     r"CMAKE_CUDA_(?:COMPILER|ARCHITECTURES)|The CUDA compiler identification|"
     r"Unsupported gpu architecture|ptxas|\.cu\.o\b|TORCH_CUDA_ARCH_LIST|"
+    # flash-attn's setup.py checking the toolkit before it compiles
+    r"make sure nvcc has a supported version|"
     r"Building wheel for (?:flash[-_]attn|apex|xformers|mmcv|bitsandbytes|deepspeed|vllm|"
     r"detectron2|causal[-_]conv1d|mamba[-_]ssm|auto[-_]gptq|exllama\w*|pytorch3d|"
     r"torch[-_]scatter|torch[-_]sparse|spconv|nvdiffrast|tiny[-_]cuda[-_]nn|gsplat)",

@@ -114,7 +114,7 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
     report = request.report
     thresholds = request.thresholds
     if (report is not None and report.builds_cuda_code) or (
-            request.error_text and shows_cuda_build(request.error_text)):
+            request.error_text and _shows_a_build(request.error_text)):
         # The toolkit's CUDA matters only to code being compiled (envcheck.rules.stack_rules).
         thresholds = replace(thresholds, builds_cuda_code=True)
     findings = run_rules(snapshot, thresholds)
@@ -141,6 +141,14 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
                         plan=request.plan, missing=request.missing,
                         read=report.read if report else (), consistent=consistent,
                         builds_cuda_code=thresholds.builds_cuda_code)
+
+
+def _shows_a_build(error_text: str) -> bool:
+    """The error shows CUDA code being compiled: a build log's lines, or a message only an
+    extension build prints (cpp_extension's, apex's, DeepSpeed's op builder's CUDA checks)."""
+    return shows_cuda_build(error_text) or any(
+        match.signature.categories[0] == "toolkit_torch_cuda_mismatch"
+        for match in match_error(error_text))
 
 
 # --- the lock the environment should match -------------------------------------------------

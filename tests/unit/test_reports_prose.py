@@ -475,3 +475,14 @@ def test_a_consistent_environment_gets_no_error_from_a_stated_message() -> None:
     assert not any(f.severity == "error" for f in result.findings)
     assert result.consistent
     assert verdicts(result)["memory"] in ("possible", "ruled_out")
+
+
+def test_an_extension_s_own_toolkit_check_shows_a_build() -> None:  # flashattn-825, apex-583
+    flash = doctor("My environment is \"torch.__version__  = 2.3.1+cu121\"\n",
+                   "RuntimeError: FlashAttention is only supported on CUDA 11.6 and above.  "
+                   "Note: make sure nvcc has a supported version by running nvcc -V.")
+    assert flash.builds_cuda_code
+    apex = doctor("- torch: 1.2.0\n", "RuntimeError: Cuda extensions are being compiled with a "
+                  "version of Cuda that does not match the version used to compile Pytorch "
+                  "binaries.  Pytorch binaries were compiled with Cuda 10.0.130.")
+    assert apex.builds_cuda_code
