@@ -52,6 +52,7 @@ _NAME = re.compile(
     re.IGNORECASE,
 )
 _NOTHING = LineFacts()
+_DIGIT = re.compile(r"\d")
 # Packages whose version written in the text counts as installed: torch's companions, and
 # packages with their own CUDA kernels (envcheck.rules.registry keeps them in mind).
 _PACKAGES = frozenset({"torchvision", "torchaudio", "vllm", "xformers", "flash-attn",
@@ -143,7 +144,7 @@ _SMI_NOT_FOUND = re.compile(r"nvidia-smi: (?:command )?not found|'nvidia-smi' is
 def read_prose_versions(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
     """Versions written after their names, in any sentence."""
     line = lines[index]
-    if len(line) > 2_000:
+    if len(line) > 2_000 or _DIGIT.search(line) is None:  # no digit, no version
         return None
     facts = _versions(line)
     return None if facts == _NOTHING else (1, facts)
