@@ -136,6 +136,9 @@ class LineFacts:
     """The line shows CUDA code being compiled (nvcc, cpp_extension, CMake's CUDA language)."""
     docker_run: DockerRun | None = None
     nvidia_smi_missing: bool = False
+    managed_runtime: str | None = None
+    """A hosted notebook the code ran in ("Google Colab", "Kaggle"): a container it does not
+    control, whose GPU is attached (or not) by a setting."""
 
 
 FactName = Literal[

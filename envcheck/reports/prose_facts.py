@@ -138,6 +138,8 @@ _CONDA_TORCH = re.compile(
     r"(?<![\w-])(?:pytorch|torch)(?:={1,2}(?P<version>\d{1,2}\.\d{1,3}(?:\.\d{1,3})?))?"
     r"(?![\w.-])")
 _CONDA_CUDA = re.compile(r"(?:cudatoolkit|pytorch-cuda|cuda-version)={1,2}(?P<cuda>\d{1,2}\.\d)")
+_MANAGED = re.compile(r"(?<![\w.])(?:colab\.research\.google\.com|Google Colab|Colab|Kaggle)"
+                      r"(?![\w-])", re.IGNORECASE)
 _SMI_NOT_FOUND = re.compile(r"nvidia-smi: (?:command )?not found|'nvidia-smi' is not recognized")
 
 
@@ -233,15 +235,18 @@ def read_build_output(lines: Sequence[str], index: int) -> tuple[int, LineFacts]
     builds = _BUILDS_CUDA.search(line) is not None
     docker = _docker(line) if " run" in line else None
     smi_missing = "nvidia-smi" in line and _SMI_NOT_FOUND.search(line) is not None
+    managed = _MANAGED.search(line)
     if not (toolkit or glibc or arch or cpu_build or compiled or builds or docker
-            or smi_missing):
+            or smi_missing or managed):
         return None
     return 1, LineFacts(
         detected_nvcc=toolkit, glibc_missing=_version(glibc.group("glibc")) if glibc else None,
         nvcc_rejects_arch=arch.group("arch") if arch else None, torch_cpu_build=cpu_build,
         torch_cuda=_version(compiled.group("cuda")) if compiled else None,
         builds_cuda_code=builds or arch is not None, docker_run=docker,
-        nvidia_smi_missing=smi_missing)
+        nvidia_smi_missing=smi_missing,
+        managed_runtime=("Kaggle" if managed.group(0).lower() == "kaggle" else "Google Colab")
+        if managed else None)
 
 
 def _versions(line: str) -> LineFacts:

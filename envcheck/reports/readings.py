@@ -277,8 +277,14 @@ def _container_assumption(snapshot: Snapshot,
         return None
     runs = [(line, facts.docker_run) for _, line, facts in items if facts.docker_run]
     missing_smi = [line for _, line, facts in items if facts.nvidia_smi_missing]
+    hosted = [(line, facts.managed_runtime) for _, line, facts in items if facts.managed_runtime]
     says = None
-    if runs and not runs[-1][1].gpus and not runs[-1][1].nvidia_runtime:
+    if hosted and snapshot.driver.status != "ok":
+        line, name = hosted[-1]
+        says = (f"the code ran in {name} (line {line}), a container whose GPU is attached by "
+                "the notebook's settings: with no driver found, the runtime is taken to have "
+                "no GPU (Runtime > Change runtime type)")
+    elif runs and not runs[-1][1].gpus and not runs[-1][1].nvidia_runtime:
         says = (f"the `docker run` on line {runs[-1][0]} has no --gpus and no "
                 "--runtime=nvidia: the container is taken to have no GPU access (unless "
                 "Docker's default runtime is nvidia)")

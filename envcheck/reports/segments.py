@@ -171,7 +171,7 @@ LINE_TRIGGERS: dict[SegmentKind, tuple[str, ...]] = {
     "pip-grep": ("torch", "xformers", "triton"),
     "build-output": ("cuda", "glibc_", "architecture", "not compiled", "nvcc", "build_ext",
                      "ptxas", ".cu.o", "building wheel for", "docker", "podman", "nerdctl",
-                     "nvidia-smi"),
+                     "nvidia-smi", "colab", "kaggle"),
     "prose": ("driver", "cuda", "nvcc", "cudnn", "torch", "python", "py3", "py2", "vllm",
               "xformers", "flash", "bitsandbytes", "驱动",
               "ドライバ", "драйвер"),

@@ -486,3 +486,13 @@ def test_an_extension_s_own_toolkit_check_shows_a_build() -> None:  # flashattn-
                   "version of Cuda that does not match the version used to compile Pytorch "
                   "binaries.  Pytorch binaries were compiled with Cuda 10.0.130.")
     assert apex.builds_cuda_code
+
+
+def test_a_hosted_notebook_without_a_driver_has_no_gpu_attached() -> None:
+    result = doctor("Running the notebook on Google Colab\n",
+                    "RuntimeError: Found no NVIDIA driver on your system. Please check that you "
+                    "have an NVIDIA GPU and installed a driver")
+    cause = next(c for c in result.causes if c.category == "no_gpu_in_container")
+    assert cause.verdict == "likely"
+    assert cause.assumption is not None
+    assert "Google Colab" in cause.assumption
