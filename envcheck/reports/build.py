@@ -97,8 +97,8 @@ from envcheck.reports.segments import (
     LINE_READERS,
     Segment,
     SegmentKind,
-    split_report,
-    unquoted,
+    clean_lines,
+    split_lines,
 )
 from envcheck.snapshot import (
     CudaLibrary,
@@ -203,11 +203,12 @@ class ReadFact:
 def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> ReportSnapshot:
     """Read every recognised piece of `text`; raise ParseError when nothing is recognised."""
     facts = _Facts()
-    for segment in split_report(text):
+    lines, fences = clean_lines(text)
+    for segment in split_lines(lines, fences):
         _READERS[segment.kind](facts, segment)
     # Messages are matched without the "> " of a Markdown quote, which breaks a wrapped one
     # ("...used to compile\n> PyTorch (11.8)"); the line count stays the same.
-    _read_error_messages(facts, unquoted(text))
+    _read_error_messages(facts, "\n".join(lines) if any(fences) or ">" in text else text)
     if not facts.recognised:
         problems = "".join(f"\n  {run.detail}" for run in facts.probes if run.status == "error")
         raise ParseError(

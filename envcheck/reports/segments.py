@@ -349,7 +349,11 @@ def unquoted(text: str) -> str:
 def split_report(text: str) -> list[Segment]:
     """Candidate pieces, in the order they appear: the blocks, then the line-level facts
     (which may lie inside a block)."""
-    lines, fences = clean_lines(text)
+    return split_lines(*clean_lines(text))
+
+
+def split_lines(lines: list[str], fences: list[bool]) -> list[Segment]:
+    """split_report over lines clean_lines already cleaned."""
     scanner = _Scanner(_Lines(lines, fences))
     blocks = scanner.run()
     in_blocks = frozenset(index for segment in blocks
