@@ -91,11 +91,15 @@ _BARE_NUMBER = re.compile(r"^\d{4}$")
 _GPU_CUE = re.compile(r"gpu|card|显卡|グラフィック|видеокарт|rtx|gtx|geforce|nvidia|"
                       r"\d\s?[x\u00d7*]\s?",
                       re.IGNORECASE)
+# Ultralytics' (YOLOv5/v8) start-up line; "CUDA:0 (name, MiB)" is what makes it a banner, the
+# product name before it may be cut off in a paste.
 _ULTRALYTICS = re.compile(
-    r"(?:Ultralytics|YOLO)\S*\s.{0,40}?(?:Python-(?P<python>\d\.\d{1,2}\.\d{1,3})\s)?"
+    r"(?:(?:Ultralytics|YOLO)\S*\s.{0,40}?)?(?:Python-(?P<python>\d\.\d{1,2}\.\d{1,3})\s)?"
     r"torch[- ](?P<torch>\d{1,2}\.\d{1,3}(?:\.\d{1,3})?(?:\+\w{1,12})?)\s+"
-    r"(?:CUDA:(?P<index>\d{1,2})\s\((?P<gpu>[^,()]{2,60}),\s?(?P<mib>\d{3,7})MiB\)|(?P<cpu>CPU))"
+    r"(?:CUDA:(?P<index>\d{1,2})\s\((?P<gpu>[^,()]{2,60}),\s?(?P<mib>\d{3,7})MiB\)|"
+    r"(?P<cpu>CPU)(?=\s|$))"
 )
+_PRODUCT = re.compile(r"Ultralytics|YOLO")
 _TRANSFORMERS_ENV = re.compile(
     r"^\s*[-*]\s*PyTorch version \(GPU\?\):\s*(?P<torch>\d{1,2}\.\d{1,3}(?:\.\d{1,3})?"
     r"(?:\+\w{1,12})?)\s*\((?P<gpu>True|False)\)"
@@ -197,7 +201,9 @@ def read_banner(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | Non
     line = lines[index]
     if "torch" not in line and "PyTorch" not in line:
         return None
-    if match := _ULTRALYTICS.search(line):
+    if (match := _ULTRALYTICS.search(line)) and (
+            match.group("gpu") or _PRODUCT.search(line, 0, match.start("torch"))):
+        # "CPU" counts only after the product name: "torch 2.0 CPU only" is a sentence
         torch = _version(match.group("torch"))
         gpus: tuple[ReportedGpu, ...] = ()
         if match.group("gpu"):

@@ -496,3 +496,13 @@ def test_a_hosted_notebook_without_a_driver_has_no_gpu_attached() -> None:
     assert cause.verdict == "likely"
     assert cause.assumption is not None
     assert "Google Colab" in cause.assumption
+
+
+def test_a_banner_cut_to_its_torch_and_device() -> None:  # issue 11's example
+    found = read_banner(["torch 1.13.1 CUDA:0 (Tesla T4, 15109MiB)"], 0)
+    assert found is not None
+    assert found[1].torch_version == Version("1.13.1")
+    assert read_banner(["I use torch 2.0 CPU only"], 0) is None  # a sentence, not a banner
+    cpu = read_banner(["YOLOv5 🚀 v6.0 torch 1.10.0 CPU"], 0)
+    assert cpu is not None
+    assert cpu[1].torch_version == Version("1.10.0")
