@@ -13,6 +13,7 @@ Unknown facts never rule a cause out, and never confirm one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -20,10 +21,12 @@ from typing import Literal
 from envcheck.findings import Finding
 from envcheck.knowledge.model import Category
 from envcheck.knowledge.signatures import deciding_signatures, match_error, ranked_categories
+from envcheck.knowledge.torch_tables import find_release
 from envcheck.reports.readings import ReadingGroup
 from envcheck.rules import RULES
 from envcheck.rules.registry import missing_facts
 from envcheck.snapshot import Snapshot
+from envcheck.versions import version_or_none
 
 Verdict = Literal["confirmed", "likely", "possible", "ruled_out"]
 _VERDICT_ORDER: dict[str, int] = {"confirmed": 0, "likely": 1, "possible": 2, "ruled_out": 3}
@@ -106,6 +109,10 @@ def message_findings(text: str, snapshot: Snapshot, findings: tuple[Finding, ...
     nothing (a paste whose versions are consistent stays clean)."""
     deciding = deciding_signatures()
     raised: list[Finding] = []
+    if _consistent_stack(snapshot, findings):
+        # Issue 11: a paste whose versions are consistent gets no error, whatever error text
+        # comes with it; what the message says stays a possible cause.
+        return raised
     for match in match_error(text):
         signature = match.signature
         category = signature.categories[0]
@@ -120,11 +127,76 @@ def message_findings(text: str, snapshot: Snapshot, findings: tuple[Finding, ...
         fix = next((finding.fix for outcome in results
                     for _, finding in outcome.deciding(category) if finding.fix), None)
         raised.append(Finding(
-            id=f"{signature.id}-reported", category=category, severity="error",
+            id=f"{signature.id}{_STATED}", category=category, severity="error",
             summary=f"the error message states it: {message[:200]}",
             explanation=signature.explanation, fix=fix, evidence={"message": message[:500]},
             rule="error-message"))
     return raised
+
+
+_PIP_UNRESOLVED = re.compile(
+    r"Could not find a version that satisfies the requirement torch===?(?P<version>\d{1,2}"
+    r"\.\d{1,3}(?:\.\d{1,3})?)(?:\+(?P<variant>[a-z0-9.]{2,12}))? \(from versions: "
+    r"(?P<versions>[^)\n]{0,2000})\)")
+
+
+def _consistent_stack(snapshot: Snapshot, findings: tuple[Finding, ...]) -> bool:
+    """The driver and torch's build are read, the rules that judge them can decide, and no
+    rule found an error: the environment's versions are consistent."""
+    if any(f.severity == "error" for f in findings):
+        return False
+    core = [r for r in RULES if r.id in ("driver-new-enough", "torch-has-cuda")]
+    return bool(core) and not any(missing_facts(r, snapshot) for r in core)
+
+
+def pip_resolution_findings(text: str, snapshot: Snapshot) -> list[Finding]:
+    """pip found no `torch==X(+variant)`: was that build ever published (envcheck's torch
+    tables)? A build that never existed is the wrong pin; one that exists has no wheel for
+    this interpreter (the versions pip lists are the ones it has for it)."""
+    match = _PIP_UNRESOLVED.search(text)
+    if match is None:
+        return []
+    version = version_or_none(match.group("version"))
+    release = find_release(version) if version is not None else None
+    if release is None:
+        return []
+    names = [variant.name for variant in release.variants]
+    wanted = match.group("variant")
+    requested = f"torch=={release.version}" + (f"+{wanted}" if wanted else "")
+    if wanted and wanted not in names:
+        return [Finding(
+            id="torch-build-never-published", category="broken_requirements",
+            severity="error",
+            summary=f"{requested} was never published: torch {release.version}'s builds are "
+                    f"{', '.join(names)}",
+            explanation="pip looks for a build label that PyTorch never released for this "
+                        "version, so no index can serve it.",
+            fix=f"pip install torch=={release.version} --index-url "
+                f"https://download.pytorch.org/whl/{names[0]}   # or another of: "
+                f"{', '.join(names)}",
+            evidence={"requested": requested, "builds": ", ".join(names)},
+            rule="error-message")]
+    minor = python_minor_of(snapshot)
+    if minor is not None and release.python and minor in release.python:
+        return []  # this interpreter has wheels: the reason is elsewhere (platform, index)
+    python = f"Python {', '.join(release.python)}" if release.python else "other interpreters"
+    newest = release.python[-1] if release.python else "3.11"
+    return [Finding(
+        id="torch-build-has-no-wheel-here", category="python_unsupported", severity="error",
+        summary=f"{requested} exists, but pip found no wheel of it for this interpreter "
+                f"(it has wheels for {python}); pip saw only: "
+                f"{match.group('versions')[:120]}",
+        explanation="The release and build are published, so the interpreter or the platform "
+                    "is the reason: a Python that release has no wheels for, or a 32-bit "
+                    "interpreter.",
+        fix=f"use a 64-bit Python {newest}, e.g. uv venv --python {newest}",
+        evidence={"requested": requested, "python": ", ".join(release.python)},
+        rule="error-message")]
+
+
+def python_minor_of(snapshot: Snapshot) -> str | None:
+    version = snapshot.python.version
+    return f"{version.major}.{version.minor}" if version is not None else None
 
 
 def assess_error(text: str, snapshot: Snapshot, findings: tuple[Finding, ...],
@@ -151,10 +223,22 @@ def likely_causes(causes: tuple[CauseAssessment, ...],
     Causes the facts ruled out are not listed.
     """
     ranked: list[Category] = []
-    for verdict in ("confirmed", "likely", "possible"):
+    # Confirmed by the facts before confirmed by the message alone: facts that explain the
+    # message (an old cuDNN first on LD_LIBRARY_PATH) name the deeper cause of what it says.
+    ranked += [c.category for c in causes if c.verdict == "confirmed" and not _stated(c)]
+    ranked += [c.category for c in causes if c.verdict == "confirmed" and _stated(c)]
+    for verdict in ("likely", "possible"):
         ranked += [c.category for c in causes if c.verdict == verdict]
     ranked += [f.category for f in findings if f.severity == "error"]
     return tuple(dict.fromkeys(ranked))
+
+
+def _stated(cause: CauseAssessment) -> bool:
+    """Confirmed only by a message that states its cause (message_findings)."""
+    return bool(cause.finding_ids) and all(i.endswith(_STATED) for i in cause.finding_ids)
+
+
+_STATED = "-reported"
 
 
 def _assess(category: Category, snapshot: Snapshot, findings: tuple[Finding, ...],

@@ -26,6 +26,7 @@ def render_json(result: DoctorResult, *, strict: bool) -> str:
         "missing": list(result.missing),
         "read_from_report": encode(result.read),
         "environment_consistent": result.consistent,
+        "builds_cuda_code": result.builds_cuda_code,
         "plan": result.plan.label if result.plan else None,
         "snapshot": encode(result.snapshot),
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeGuard, get_args
 
 from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file
@@ -59,29 +59,31 @@ def signature_sources() -> tuple[Source, ...]:
     return load_sources(DATA_FILE, read_data_file(DATA_FILE))
 
 
+@lru_cache(maxsize=8)
 def match_error(text: str) -> tuple[SignatureMatch, ...]:
     """All signatures whose pattern occurs in `text`, ordered by where they first occur.
 
     A traceback often holds several messages (a warning, the error, the error raised while
     handling it), so every matching signature is returned, each once. Signatures that start
-    at the same place keep the table's order.
+    at the same place keep the table's order. The last few answers are kept: the doctor asks
+    about the same pasted text while reading it, judging it and raising what it states.
     """
     found: list[tuple[int, int, SignatureMatch]] = []
     lowered = text.lower()
     # lower() keeps offsets only when it keeps the length (true for almost every paste).
     same_offsets = len(lowered) == len(text)
     for index, (signature, pattern) in enumerate(_compiled_table()):
-        start = 0
         literals = _literals()[index]
-        if literals is not None:
-            # A 5 MB paste: 80 case-insensitive regexes over it take seconds; a substring
-            # test each, and the regex only where its literal occurs, take milliseconds.
+        if literals is None:
+            hit = pattern.search(text)
+        else:
+            # A 5 MB paste: 100 case-insensitive regexes over it take seconds; a substring
+            # test each, and the regex only around where its literal occurs, milliseconds.
             positions = [p for p in (lowered.find(literal) for literal in literals) if p != -1]
             if not positions:
                 continue
-            position = min(positions)
-            start = max(0, position - _LOOKBEHIND) if same_offsets else 0
-        hit = pattern.search(text, start)
+            hit = (_search_near(pattern, text, lowered, literals, min(positions))
+                   if same_offsets else pattern.search(text))
         if hit is not None:
             match = SignatureMatch(signature=signature, matched_text=hit.group(0))
             found.append((hit.start(), index, match))
@@ -110,6 +112,27 @@ def ranked_categories(matches: Iterable[SignatureMatch]) -> tuple[Category, ...]
 _LOOKBEHIND = 2_000
 _LITERAL_CHARS = re.compile(r"[A-Za-z0-9 _,;:'\"/=<>!@%&`~-]")
 _QUANTIFIERS = frozenset("?*+{")
+
+
+_NEAR_TRIES = 20
+
+
+def _search_near(pattern: re.Pattern[str], text: str, lowered: str, literals: tuple[str, ...],
+                 first: int) -> re.Match[str] | None:
+    """The first match of `pattern`, which contains one of `literals`: tried in a window
+    around each occurrence of them in turn; after a few misses, the rest at once."""
+    position = first
+    for _ in range(_NEAR_TRIES):
+        window_end = min(len(text), position + _LOOKBEHIND)
+        hit = pattern.search(text, max(0, position - _LOOKBEHIND), window_end)
+        if hit is not None:
+            return hit
+        following = [p for p in (lowered.find(literal, position + 1) for literal in literals)
+                     if p != -1]
+        if not following:
+            return None
+        position = min(following)
+    return pattern.search(text, max(0, position - _LOOKBEHIND))
 
 
 @cache

@@ -93,7 +93,13 @@ from envcheck.reports.package_lists import (
     parse_requirement_line,
 )
 from envcheck.reports.readings import ReadingGroup, other_readings
-from envcheck.reports.segments import LINE_READERS, Segment, SegmentKind, split_report
+from envcheck.reports.segments import (
+    LINE_READERS,
+    Segment,
+    SegmentKind,
+    clean_lines,
+    split_lines,
+)
 from envcheck.snapshot import (
     CudaLibrary,
     Driver,
@@ -197,9 +203,12 @@ class ReadFact:
 def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> ReportSnapshot:
     """Read every recognised piece of `text`; raise ParseError when nothing is recognised."""
     facts = _Facts()
-    for segment in split_report(text):
+    lines, fences = clean_lines(text)
+    for segment in split_lines(lines, fences):
         _READERS[segment.kind](facts, segment)
-    _read_error_messages(facts, text)
+    # Messages are matched without the "> " of a Markdown quote, which breaks a wrapped one
+    # ("...used to compile\n> PyTorch (11.8)"); the line count stays the same.
+    _read_error_messages(facts, "\n".join(lines) if any(fences) or ">" in text else text)
     if not facts.recognised:
         problems = "".join(f"\n  {run.detail}" for run in facts.probes if run.status == "error")
         raise ParseError(
@@ -520,7 +529,8 @@ def _read_ldd(facts: _Facts, segment: Segment) -> None:
 
 def _read_line_facts(reader: Reader) -> Callable[[_Facts, Segment], None]:
     def read(facts: _Facts, segment: Segment) -> None:
-        found = read_lines(reader, segment.lines)
+        found = segment.facts if segment.facts is not None else read_lines(reader,
+                                                                          segment.lines)
         if found is not None:
             facts.lines.append((segment.kind, found))
             facts.numbered_lines.append((segment.kind, segment.first_line, found))

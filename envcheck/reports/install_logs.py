@@ -14,7 +14,8 @@
 - `pip show`: "Name: torch" over "Version: 1.11.0+cu113".
 - Debian packages (`dpkg -l` rows, `apt list --installed`, /var/log/apt/history.log, `apt-get
   install name=version` pins) of the NVIDIA driver, cuDNN and NCCL.
-- "torch 2.0.1+cu118" written in a log line or in prose: a full build label names one build.
+- "torch 2.0.1+cu118" written in a log line or in prose: a full build label names one build;
+  so does libtorch's archive name ("libtorch-shared-with-deps-2.0.1%2Bcu118.zip").
 """
 
 from __future__ import annotations
@@ -89,6 +90,12 @@ _MENTION = re.compile(
     r"\+(?:cu\d{2,3}|cpu|rocm\d{1,2}(?:\.\d{1,2}){0,2}))(?![\w.])",
     re.IGNORECASE,
 )
+
+
+# libtorch's archive names its build: libtorch-cxx11-abi-shared-with-deps-2.0.1%2Bcu118.zip
+_LIBTORCH = re.compile(
+    r"libtorch-(?:cxx11-abi-)?(?:shared|static)-with(?:out)?-deps-(?P<version>\d{1,2}\.\d{1,3}"
+    r"(?:\.\d{1,3})?)\+(?P<variant>cu\d{2,3}|cpu)\.zip")
 
 
 def read_pip_command(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
@@ -187,7 +194,11 @@ def read_debian_packages(lines: Sequence[str], index: int) -> tuple[int, LineFac
 
 
 def read_torch_mention(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
-    mentions = [_version(m.group("version")) for m in _MENTION.finditer(lines[index])]
+    line = lines[index]
+    if "libtorch" in line and (libtorch := _LIBTORCH.search(unquote(line))):
+        version = _version(f"{libtorch.group('version')}+{libtorch.group('variant')}")
+        return (1, LineFacts(torch_mention=version)) if version else None
+    mentions = [_version(m.group("version")) for m in _MENTION.finditer(line)]
     versions = [v for v in mentions if v is not None]
     return (1, LineFacts(torch_mention=versions[-1])) if versions else None
 

@@ -16,16 +16,21 @@ tool's output when the line that carries them is one a tool printed:
 - install logs: pip commands and logs, wheel file names, `pip show`, dpkg/apt package lines
   (envcheck/reports/install_logs.py).
 
+- prose, banners and build logs: versions written after their names, OS and GPU names,
+  start-up banners, conda commands, toolkit paths, docker run flags, the facts inside error
+  messages (envcheck/reports/prose_facts.py).
+
 Unlike the blocks of envcheck.reports.segments these are found line by line over the whole
-paste, also inside blocks (a torch warning printed in the middle of collect_env's output).
-Each recogniser reads from one line and at most the next two, so a line counts only when its
-own shape says which tool printed it; a version number in a sentence is not a fact.
+paste, also inside collect_env's block (a torch warning printed in the middle of its output),
+not inside a tool's table or list. Each recogniser reads from one line and at most the next
+two. A tool's line counts by its shape; a version in a sentence counts only right after the
+name it belongs to ("Driver: 545.29.06", "torch:2.0.1"), and is the weakest evidence of all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Literal
 
 from packaging.version import Version
@@ -131,6 +136,9 @@ class LineFacts:
     """The line shows CUDA code being compiled (nvcc, cpp_extension, CMake's CUDA language)."""
     docker_run: DockerRun | None = None
     nvidia_smi_missing: bool = False
+    managed_runtime: str | None = None
+    """A hosted notebook the code ran in ("Google Colab", "Kaggle"): a container it does not
+    control, whose GPU is attached (or not) by a setting."""
 
 
 FactName = Literal[
@@ -140,6 +148,12 @@ FactName = Literal[
     "cuDNN", "Python", "OS", "glibc", "glibc older than", "LD_LIBRARY_PATH", "library",
     "package", "docker run", "nvidia-smi not found", "builds CUDA code", "NVML error",
 ]
+
+
+_ROLE_FACTS: dict[CudaRole, FactName] = {
+    "driver": "driver's CUDA", "toolkit": "toolkit (nvcc)", "torch": "torch's CUDA",
+    "unknown": "CUDA (role unclear)",
+}
 
 
 def describe(facts: LineFacts) -> list[tuple[FactName, str]]:
@@ -167,10 +181,7 @@ def describe(facts: LineFacts) -> list[tuple[FactName, str]]:
         if value is not None:
             found.append((name, str(value)))
     for mention in facts.cuda_mentions:
-        role: FactName = {"driver": "driver's CUDA", "toolkit": "toolkit (nvcc)",
-                          "torch": "torch's CUDA", "unknown": "CUDA (role unclear)"}[
-            mention.role]  # type: ignore[assignment]
-        found.append((role, str(mention.version)))
+        found.append((_ROLE_FACTS[mention.role], str(mention.version)))
     for gpu in facts.gpus:
         found.append(("GPU", gpu.name + (f" (sm {gpu.compute_capability})"
                                          if gpu.compute_capability else "")))
@@ -190,15 +201,8 @@ def describe(facts: LineFacts) -> list[tuple[FactName, str]]:
     return found
 
 
-def is_empty(facts: LineFacts) -> bool:
-    return all(getattr(facts, f.name) == getattr(_EMPTY, f.name) for f in fields(LineFacts))
-
-
 Reader = Callable[[Sequence[str], int], "tuple[int, LineFacts] | None"]
 """Reads at `index`: (lines used, facts) or None when the line is not this kind."""
-
-
-_EMPTY = LineFacts()
 
 
 def read_lines(reader: Reader, lines: Sequence[str]) -> LineFacts | None:

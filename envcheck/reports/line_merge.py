@@ -46,6 +46,8 @@ from envcheck.versions import version_or_none
 
 _T = TypeVar("_T")
 
+# Install commands: what was asked for, the weakest evidence of what is installed.
+_COMMANDS: tuple[SegmentKind, ...] = ("pip-command", "conda-command")
 # Lines where torch (or a tool importing it) printed its own version: measured.
 MEASURED_TORCH: tuple[SegmentKind, ...] = ("torch-repl", "torch-message", "banner")
 
@@ -87,7 +89,8 @@ def installed_packages(evidence: LineEvidence) -> list[Package]:
     """What pip's log and `pip show` say is installed at the end of the paste."""
     installed: dict[str, Package] = {}
     for kind, facts in evidence.items:
-        if kind == "pip-grep":
+        if kind in ("pip-grep", "prose"):
+            # prose lists torch's companions and CUDA packages ("- torchvision: 0.17.1")
             for package in facts.listed:
                 installed[normalize_name(package.name)] = package
         if kind not in ("pip-log", "pip-show"):
@@ -152,7 +155,7 @@ def merge_python(python: PythonEnv, evidence: LineEvidence) -> PythonEnv:
 
 def merge_system(system: System, evidence: LineEvidence) -> System:
     os_name = system.os or evidence.last(("os-release", "issue-template"), lambda f: f.os) or (
-        evidence.last(("prose",), lambda f: f.os))
+        evidence.last(("prose-os",), lambda f: f.os))
     glibc = system.glibc or evidence.last(("glibc-version",), lambda f: f.glibc)
     env = dict(system.env)
     ld_library_path = evidence.ld_library_path
@@ -168,9 +171,10 @@ def merge_driver(driver: Driver, evidence: LineEvidence) -> Driver:
     if nvml:
         return Driver(status="error", source="report", detail=nvml[-1].nvml_detail,
                       error_code=nvml[-1].nvml_error_code,
-                      version=driver.version or packaged,
+                      version=driver.version or packaged or nvml[-1].driver_version,
                       cuda_driver_api=driver.cuda_driver_api,
-                      kernel_module_version=driver.kernel_module_version or module)
+                      kernel_module_version=(driver.kernel_module_version or module
+                                             or nvml[-1].kernel_module_version))
     api = evidence.last(("torch-message",), lambda f: f.cuda_driver_api) or evidence.last(
         ("prose",), lambda f: next((m.version for m in reversed(f.cuda_mentions)
                                     if m.role == "driver"), None))
@@ -190,14 +194,14 @@ def merge_driver(driver: Driver, evidence: LineEvidence) -> Driver:
 def merge_gpus(gpus: tuple[Gpu, ...], evidence: LineEvidence) -> tuple[Gpu, ...]:
     merged = list(gpus)
     reported: list[ReportedGpu] = [
-        gpu for kind, facts in evidence.items if kind != "prose" for gpu in facts.gpus]
+        gpu for kind, facts in evidence.items if kind != "prose-gpu" for gpu in facts.gpus]
     count = None
     if not merged and not reported:
         # A GPU named in the text counts only where no tool output names one: "V100" in a
         # sentence does not say which board nvidia-smi showed.
-        reported = [gpu for kind, facts in evidence.items if kind == "prose"
+        reported = [gpu for kind, facts in evidence.items if kind == "prose-gpu"
                     for gpu in facts.gpus]
-        count = evidence.last(("prose",), lambda f: f.gpu_count)
+        count = evidence.last(("prose-gpu",), lambda f: f.gpu_count)
     names = {_gpu_key(gpu.name) for gpu in reported}
     if count and len(names) == 1 and len(reported) < count:
         # "2x A6000": as many GPUs as the count says, all of that model.
@@ -214,7 +218,28 @@ def merge_gpus(gpus: tuple[Gpu, ...], evidence: LineEvidence) -> tuple[Gpu, ...]
         elif merged[position].compute_capability is None and gpu.compute_capability:
             merged[position] = replace(merged[position],
                                        compute_capability=gpu.compute_capability)
-    return tuple(sorted(merged, key=lambda g: g.index))
+    return tuple(sorted(_completed_by_prose(merged, evidence), key=lambda g: g.index))
+
+
+def _completed_by_prose(gpus: list[Gpu], evidence: LineEvidence) -> list[Gpu]:
+    """A tool's GPU name cut short in the paste ("GPU 0: NVIDIA GeForce GTX") takes the full
+    name the text gives for it ("GTX 1080 Ti") when that name starts the same way."""
+    from envcheck.knowledge.gpu_tables import find_gpu
+
+    written = [gpu for kind, facts in evidence.items if kind == "prose-gpu"
+               for gpu in facts.gpus]
+    completed = []
+    for gpu in gpus:
+        fuller: list[ReportedGpu] = []
+        if gpu.compute_capability is None and written and find_gpu(gpu.name) is None:
+            key = _gpu_key(gpu.name).removeprefix("geforce ")
+            fuller = [w for w in written if key
+                      and _gpu_key(w.name).removeprefix("geforce ").startswith(key)]
+        if len({w.name for w in fuller}) == 1:
+            completed.append(replace(gpu, name=fuller[0].name))
+        else:
+            completed.append(gpu)
+    return completed
 
 
 def merge_toolkits(toolkits: tuple[Toolkit, ...], evidence: LineEvidence) -> tuple[Toolkit, ...]:
@@ -309,7 +334,7 @@ def _torch_from_lines(evidence: LineEvidence, measured: Version | None) -> Torch
         version = get()
         if version is not None:
             return _torch_from_version(version, "derived", what)
-    index_cuda = evidence.last(("pip-command",), lambda f: f.requested_index_cuda if any(
+    index_cuda = evidence.last(_COMMANDS, lambda f: f.requested_index_cuda if any(
         normalize_name(p.name) == "torch" and not p.version for p in f.requested) else None)
     if index_cuda is not None:
         return Torch(status="ok", cuda=index_cuda, provenance={"cuda": "derived"},
@@ -375,7 +400,7 @@ def _last_wheel_version(evidence: LineEvidence) -> Version | None:
 
 def _requested_version(evidence: LineEvidence) -> Version | None:
     versions = [_version(p.version) for facts in evidence.values(
-        ("pip-command",), lambda f: f.requested or None) for p in facts
+        _COMMANDS, lambda f: f.requested or None) for p in facts
         if normalize_name(p.name) == "torch" and p.version]
     found = [v for v in versions if v is not None]
     return found[-1] if found else None

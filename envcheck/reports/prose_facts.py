@@ -32,11 +32,12 @@ from packaging.version import Version
 
 from envcheck.knowledge.gpu_tables import find_gpu
 from envcheck.reports.line_facts import CudaMention, CudaRole, DockerRun, LineFacts, ReportedGpu
-from envcheck.snapshot import DriverVersion
+from envcheck.snapshot import DriverVersion, Package
 from envcheck.versions import version_or_none
 
 # Names whose version follows them. Driver words in the languages seen in reports.
-_NAMES = r"nvidia[\s_-]*driver|driver|驱动|ドライバ|драйвер|cuda|nvcc|cudnn|pytorch|torch|python|py"
+_NAMES = (r"nvidia[\s_-]*driver|driver|驱动|ドライバ|драйвер|cuda|nvcc|cudnn|pytorch|torchvision|"
+          r"torchaudio|torch|python|py|vllm|xformers|flash[-_]attn|bitsandbytes")
 _NAME = re.compile(
     r"(?<![A-Za-z0-9_./-])(?P<name>" + _NAMES + r")(?![A-Za-z])"
     # Looked ahead, not consumed: in "torch and cuda 11.8" the gap " and cuda " is refused
@@ -44,12 +45,18 @@ _NAME = re.compile(
     r"(?=(?P<gap>[^\d\n]{0,24}?)"
     r"(?P<version>v?\d{1,3}(?:\.\d{1,4}){0,3})(?![\d])"
     r"(?P<label>\+(?:cu\d{2,3}|cpu|rocm\d{1,2}(?:\.\d{1,2}){0,2})|\s?\+\s?cu\d{2,3}|"
-    r"\s\(cu\d{2,3}\))?)",
+    r"\s\(cu\d{2,3}\))?"
+    # "torch: 2.1.2+cpu -> 2.2.1+cpu": an upgrade, the version after the arrow is the one now
+    r"(?:\s{0,3}(?:->|=>|\u2192)\s{0,3}(?P<upgraded>\d{1,3}(?:\.\d{1,4}){0,3}"
+    r"(?:\+[a-z0-9.]{2,12})?))?)",
     re.IGNORECASE,
 )
-_VERSION_CUE = re.compile(r"driver|cuda|nvcc|cudnn|torch|python|py\d|驱动|ドライバ|драйвер")
-_OS_CUE = re.compile(r"ubuntu|debian|centos|rocky|alma|rhel|fedora|suse|arch|manjaro|mint|"
-                     r"pop!|windows|wsl|macos")
+_NOTHING = LineFacts()
+_DIGIT = re.compile(r"\d")
+# Packages whose version written in the text counts as installed: torch's companions, and
+# packages with their own CUDA kernels (envcheck.rules.registry keeps them in mind).
+_PACKAGES = frozenset({"torchvision", "torchaudio", "vllm", "xformers", "flash-attn",
+                       "flash_attn", "bitsandbytes"})
 _GPU_HINT = re.compile(r"rtx|gtx|tesla|quadro|titan|geforce|\b(?:[ahlvtpkb]\d|mx\d|\d{4})",
                        re.IGNORECASE)
 # Words between a name and its number that make the number something else ("torch has 3
@@ -74,20 +81,25 @@ _OS = re.compile(
 _GPU_CANDIDATE = re.compile(
     r"(?<![\w.])(?:(?P<count>\d{1,2})\s?[x\u00d7*]\s?)?"
     r"(?P<name>(?:NVIDIA\s)?(?:GeForce\s)?(?:Tesla\s|Quadro\s|TITAN\s)?"
-    r"(?:(?:RTX|GTX|GT|MX)\s?(?:A|PRO\s)?\d{3,4}|[AHLVTPKB]\d{1,4}[GS]?|RTX\s?A\d{4}|"
+    r"(?:(?:RTX|GTX|GT|MX)\s?(?:A|PRO\s)?\d{3,4}M?|[AHLVTPKB]\d{1,4}[GSMc]?|RTX\s?A\d{4}|"
     r"RTX\s?PRO\s?\d{4}|\d{4})"
     r"(?:\s?(?:Ti|SUPER|Laptop(?:\sGPU)?|Mobile|D|\d{2}GB|SXM\d?|PCIe))*)"
     r"(?:\s?[x\u00d7*]\s?(?P<count_after>\d{1,2}))?(?![\w.])",
+    re.IGNORECASE,  # "gtx 950M", "a100", "rtx3090" as people type them
 )
 _BARE_NUMBER = re.compile(r"^\d{4}$")
 _GPU_CUE = re.compile(r"gpu|card|显卡|グラフィック|видеокарт|rtx|gtx|geforce|nvidia|"
                       r"\d\s?[x\u00d7*]\s?",
                       re.IGNORECASE)
+# Ultralytics' (YOLOv5/v8) start-up line; "CUDA:0 (name, MiB)" is what makes it a banner, the
+# product name before it may be cut off in a paste.
 _ULTRALYTICS = re.compile(
-    r"(?:Ultralytics|YOLO)\S*\s.{0,40}?(?:Python-(?P<python>\d\.\d{1,2}\.\d{1,3})\s)?"
+    r"(?:(?:Ultralytics|YOLO)\S*\s.{0,40}?)?(?:Python-(?P<python>\d\.\d{1,2}\.\d{1,3})\s)?"
     r"torch[- ](?P<torch>\d{1,2}\.\d{1,3}(?:\.\d{1,3})?(?:\+\w{1,12})?)\s+"
-    r"(?:CUDA:(?P<index>\d{1,2})\s\((?P<gpu>[^,()]{2,60}),\s?(?P<mib>\d{3,7})MiB\)|(?P<cpu>CPU))"
+    r"(?:CUDA:(?P<index>\d{1,2})\s\((?P<gpu>[^,()]{2,60}),\s?(?P<mib>\d{3,7})MiB\)|"
+    r"(?P<cpu>CPU)(?=\s|$))"
 )
+_PRODUCT = re.compile(r"Ultralytics|YOLO")
 _TRANSFORMERS_ENV = re.compile(
     r"^\s*[-*]\s*PyTorch version \(GPU\?\):\s*(?P<torch>\d{1,2}\.\d{1,3}(?:\.\d{1,3})?"
     r"(?:\+\w{1,12})?)\s*\((?P<gpu>True|False)\)"
@@ -115,6 +127,8 @@ _BUILDS_CUDA = re.compile(
     r"Building CUDA object|enable_language\(CUDA\)|LANGUAGES[^\n]{0,30}\bCUDA\b|"
     r"CMAKE_CUDA_(?:COMPILER|ARCHITECTURES)|The CUDA compiler identification|"
     r"Unsupported gpu architecture|ptxas|\.cu\.o\b|TORCH_CUDA_ARCH_LIST|"
+    # flash-attn's setup.py checking the toolkit before it compiles
+    r"make sure nvcc has a supported version|"
     r"Building wheel for (?:flash[-_]attn|apex|xformers|mmcv|bitsandbytes|deepspeed|vllm|"
     r"detectron2|causal[-_]conv1d|mamba[-_]ssm|auto[-_]gptq|exllama\w*|pytorch3d|"
     r"torch[-_]scatter|torch[-_]sparse|spconv|nvdiffrast|tiny[-_]cuda[-_]nn|gsplat)",
@@ -123,25 +137,63 @@ _BUILDS_CUDA = re.compile(
 _DOCKER_RUN = re.compile(
     r"(?:^|[\s$#>`])(?:sudo\s+)?(?:docker|podman|nerdctl)\s+run\s(?P<args>.*)$")
 _SHM = re.compile(r"--shm-size[= ](?P<size>\d{1,6}[kmgKMG]?[bB]?)")
+_CONDA_INSTALL = re.compile(r"(?:^|[\s$>`])(?:conda|mamba|micromamba)\s+install\s(?P<args>.+)$")
+_CONDA_TORCH = re.compile(
+    r"(?<![\w-])(?:pytorch|torch)(?:={1,2}(?P<version>\d{1,2}\.\d{1,3}(?:\.\d{1,3})?))?"
+    r"(?![\w.-])")
+_CONDA_CUDA = re.compile(r"(?:cudatoolkit|pytorch-cuda|cuda-version)={1,2}(?P<cuda>\d{1,2}\.\d)")
+_MANAGED = re.compile(r"(?<![\w.])(?:colab\.research\.google\.com|Google Colab|Colab|Kaggle)"
+                      r"(?![\w-])", re.IGNORECASE)
 _SMI_NOT_FOUND = re.compile(r"nvidia-smi: (?:command )?not found|'nvidia-smi' is not recognized")
+
+
 def read_prose_versions(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
-    """Versions written after their names, OS names and GPU names, in any sentence."""
+    """Versions written after their names, in any sentence."""
     line = lines[index]
-    if len(line) > 2_000:
+    if len(line) > 2_000 or _DIGIT.search(line) is None:  # no digit, no version
         return None
-    lower = line.lower()
-    facts = _versions(line) if _VERSION_CUE.search(lower) else LineFacts()
-    os_name = None
-    if _OS_CUE.search(lower) and (os_match := _OS.search(line)):
-        os_name = " ".join(os_match.group("os").split())
-    gpus, count = _gpus(line) if _GPU_HINT.search(line) else ((), None)
-    if os_name is None and not gpus and facts == LineFacts():
+    facts = _versions(line)
+    return None if facts == _NOTHING else (1, facts)
+
+
+def read_prose_os(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
+    """An operating system named with its version: "Ubuntu 18.04", "CentOS 7", "Windows 11"."""
+    line = lines[index]
+    if len(line) > 2_000 or (os_match := _OS.search(line)) is None:
         return None
-    return 1, LineFacts(
-        driver_version=facts.driver_version, driver_branch=facts.driver_branch,
-        cuda_mentions=facts.cuda_mentions, torch_prose=facts.torch_prose,
-        torch_mention=facts.torch_mention, python_version=facts.python_version,
-        detected_nvcc=facts.detected_nvcc, os=os_name, gpus=gpus, gpu_count=count)
+    return 1, LineFacts(os=" ".join(os_match.group("os").split()))
+
+
+def read_prose_gpus(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
+    """GPU names the GPU table knows, with a count: "2x RTX3090", "Tesla V100"."""
+    line = lines[index]
+    if len(line) > 2_000 or not _GPU_HINT.search(line):
+        return None
+    gpus, count = _gpus(line)
+    return (1, LineFacts(gpus=gpus, gpu_count=count)) if gpus else None
+
+
+def read_conda_command(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
+    """`conda install pytorch==1.12.1 torchvision cudatoolkit=11.3 -c pytorch`: the torch
+    asked for, with the CUDA the command pairs it with (cudatoolkit= or pytorch-cuda=) as
+    its build label, or +cpu for the `cpuonly` package."""
+    match = _CONDA_INSTALL.search(lines[index])
+    if match is None:
+        return None
+    args = match.group("args")
+    torch = _CONDA_TORCH.search(args)
+    if torch is None:
+        return None
+    cuda = _CONDA_CUDA.search(args)
+    label = ""
+    if cuda:
+        label = "+cu" + cuda.group("cuda").replace(".", "")
+    elif re.search(r"(?<![\w-])cpuonly(?![\w-])", args):
+        label = "+cpu"
+    version = torch.group("version")
+    requested = Package(name="torch", version=(version + label) if version else "")
+    return 1, LineFacts(requested=(requested,),
+                        requested_index_cuda=_version(cuda.group("cuda")) if cuda else None)
 
 
 def read_banner(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
@@ -149,7 +201,9 @@ def read_banner(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | Non
     line = lines[index]
     if "torch" not in line and "PyTorch" not in line:
         return None
-    if match := _ULTRALYTICS.search(line):
+    if (match := _ULTRALYTICS.search(line)) and (
+            match.group("gpu") or _PRODUCT.search(line, 0, match.start("torch"))):
+        # "CPU" counts only after the product name: "torch 2.0 CPU only" is a sentence
         torch = _version(match.group("torch"))
         gpus: tuple[ReportedGpu, ...] = ()
         if match.group("gpu"):
@@ -168,8 +222,6 @@ def read_pip_grep(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | N
     match = _PIP_GREP.match(lines[index])
     if match is None:
         return None
-    from envcheck.snapshot import Package
-
     return 1, LineFacts(listed=(Package(name=match.group("name"),
                                         version=match.group("version")),))
 
@@ -189,15 +241,18 @@ def read_build_output(lines: Sequence[str], index: int) -> tuple[int, LineFacts]
     builds = _BUILDS_CUDA.search(line) is not None
     docker = _docker(line) if " run" in line else None
     smi_missing = "nvidia-smi" in line and _SMI_NOT_FOUND.search(line) is not None
+    managed = _MANAGED.search(line)
     if not (toolkit or glibc or arch or cpu_build or compiled or builds or docker
-            or smi_missing):
+            or smi_missing or managed):
         return None
     return 1, LineFacts(
         detected_nvcc=toolkit, glibc_missing=_version(glibc.group("glibc")) if glibc else None,
         nvcc_rejects_arch=arch.group("arch") if arch else None, torch_cpu_build=cpu_build,
         torch_cuda=_version(compiled.group("cuda")) if compiled else None,
         builds_cuda_code=builds or arch is not None, docker_run=docker,
-        nvidia_smi_missing=smi_missing)
+        nvidia_smi_missing=smi_missing,
+        managed_runtime=("Kaggle" if managed.group(0).lower() == "kaggle" else "Google Colab")
+        if managed else None)
 
 
 def _versions(line: str) -> LineFacts:
@@ -208,12 +263,15 @@ def _versions(line: str) -> LineFacts:
     torch_label: Version | None = None
     python: Version | None = None
     nvcc: Version | None = None
+    listed: list[Package] = []
     for match in _NAME.finditer(line):
         if not _plain_gap(match.group("gap")):
             continue
         name = match.group("name").lower()
         number = match.group("version").lstrip("vV")
         label = "".join((match.group("label") or "").split()).strip("()")
+        if match.group("upgraded"):
+            number, _, label = match.group("upgraded").partition("+")
         if name in ("driver", "驱动", "ドライバ", "драйвер") or name.startswith("nvidia"):
             driver, branch = _driver(number) or (driver, branch)
         elif name == "cuda":
@@ -222,6 +280,10 @@ def _versions(line: str) -> LineFacts:
                 mentions.append(CudaMention(version=cuda, role=_role(line, match)))
         elif name == "nvcc":
             nvcc = _cuda(number) or nvcc
+        elif name in _PACKAGES:
+            if _version(number) is not None and "." in number:
+                listed.append(Package(name=name.replace("_", "-"),
+                                      version=number + (f"+{label}" if label else "")))
         elif name in ("torch", "pytorch"):
             version = _torch(number, label)
             if version is not None and version.local:
@@ -229,10 +291,11 @@ def _versions(line: str) -> LineFacts:
             elif version is not None:
                 torch_prose = version
         elif name in ("python", "py"):
-            python = _python(number, match.group("gap")) or python
+            python = _python(number) or python
     return LineFacts(driver_version=driver, driver_branch=branch,
                      cuda_mentions=tuple(mentions), torch_prose=torch_prose,
-                     torch_mention=torch_label, python_version=python, detected_nvcc=nvcc)
+                     torch_mention=torch_label, python_version=python, detected_nvcc=nvcc,
+                     listed=tuple(listed))
 
 
 def _plain_gap(gap: str) -> bool:
@@ -274,13 +337,11 @@ def _torch(number: str, label: str) -> Version | None:
     return version
 
 
-def _python(number: str, gap: str) -> Version | None:
+def _python(number: str) -> Version | None:
     version = _version(number)
     if version is None or len(version.release) < 2 or version.major not in (2, 3):
         return None
     if version.major == 3 and version.minor > 20:
-        return None
-    if gap.strip() == "" and len(version.release) < 2:
         return None
     return Version(f"{version.major}.{version.minor}" + (
         f".{version.release[2]}" if len(version.release) > 2 else ""))

@@ -29,12 +29,14 @@ from typing import Literal
 from packaging.version import Version
 
 from envcheck.knowledge.model import Category
-from envcheck.knowledge.torch_tables import find_release, parse_variant_name
+from envcheck.knowledge.torch_tables import find_release, parse_variant_name, torch_releases
 from envcheck.reports.line_facts import LineFacts
 from envcheck.reports.segments import SegmentKind
 from envcheck.snapshot import Disk, Driver, DriverVersion, Gpu, Snapshot, System, Toolkit
+from envcheck.versions import version_or_none
 
 ReadingKind = Literal["reading", "assumption"]
+_UNNAMED_GPU = "NVIDIA GPU (not named in the report)"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,7 +96,43 @@ def other_readings(snapshot: Snapshot, items: NumberedFacts) -> tuple[ReadingGro
     shm = _shm_assumption(base, items)
     if shm is not None:
         groups.append(shm)
+    companions = _companion_builds(base)
+    if companions is not None:
+        groups.append(companions)
     return tuple(groups)
+
+
+_COMPANIONS = ("torchvision", "torchaudio")
+
+
+def _companion_builds(snapshot: Snapshot) -> ReadingGroup | None:
+    """torch has a build label (+cpu, +cu121) and a companion has none: the companion is
+    taken to be PyPI's default build of its release (pip installs it from PyPI when the
+    command gives no index), which is a CUDA build on Linux."""
+    torch = snapshot.torch
+    local = torch.version.local if torch.status == "ok" and torch.version else None
+    if local is None or "windows" in (snapshot.system.os or "").lower():
+        return None
+    packages = list(snapshot.packages)
+    notes: list[str] = []
+    for position, package in enumerate(packages):
+        name = package.name.lower()
+        version = version_or_none(package.version)
+        if name not in _COMPANIONS or version is None or version.local:
+            continue
+        paired = next((r for r in torch_releases()
+                       if getattr(r, name) is not None and getattr(r, name) == version), None)
+        if paired is None or paired.pypi_default == local:
+            continue
+        packages[position] = replace(package, version=f"{version}+{paired.pypi_default}")
+        notes.append(f"{name} {version} with no build label is taken to be PyPI's default "
+                     f"build ({paired.pypi_default})")
+    if not notes:
+        return None
+    return ReadingGroup(kind="assumption", subject="the companions' builds",
+                        categories=("torchvision_mismatch",),
+                        readings=(Reading(snapshot=replace(snapshot, packages=tuple(packages)),
+                                          says="; ".join(notes)),))
 
 
 # Docker gives a container a 64 MiB /dev/shm unless --shm-size or --ipc=host says otherwise
@@ -116,7 +154,9 @@ def _shm_assumption(snapshot: Snapshot, items: NumberedFacts) -> ReadingGroup | 
                      disks=(*snapshot.system.disks, shm))
     torch = snapshot.torch
     if torch.status == "ok" and torch.cuda is None and "cuda" not in torch.provenance:
-        torch = replace(torch, cuda=Version("0"))  # the run uses the GPU (NCCL is CUDA's)
+        # The shm rule judges runs that use the GPU; NCCL's error says this one does. The
+        # placeholder CUDA stays inside this reading (its findings are only nccl's).
+        torch = replace(torch, cuda=Version("0"))
     return ReadingGroup(
         kind="assumption", subject="the container's /dev/shm", categories=("nccl",),
         readings=(Reading(snapshot=replace(snapshot, system=system, torch=torch),
@@ -141,8 +181,13 @@ def with_default_build(snapshot: Snapshot) -> tuple[Snapshot, str] | None:
         cuda = parse_variant_name(release.pypi_default)
         name = f"PyPI's default Linux build ({release.pypi_default})"
     assumed = replace(torch, cuda=cuda, provenance={**torch.provenance, "cuda": "derived"})
-    return (replace(snapshot, torch=assumed),
-            f"torch {torch.version} with no build label is taken to be {name}")
+    says = f"torch {torch.version} with no build label is taken to be {name}"
+    result = replace(snapshot, torch=assumed)
+    if cuda is None and not snapshot.gpus and snapshot.driver.status == "unknown":
+        # A CPU build is a problem only next to a GPU; asking for CUDA says there is one.
+        result = replace(result, gpus=(Gpu(index=0, name=_UNNAMED_GPU),))
+        says += ", on a machine with an NVIDIA GPU (the code asked for CUDA)"
+    return result, says
 
 
 def _default_build(snapshot: Snapshot) -> ReadingGroup | None:
@@ -217,7 +262,7 @@ def _gpu_assumption(snapshot: Snapshot) -> ReadingGroup | None:
                  and torch.provenance.get("cuda") == "measured")
     if not cpu_build or snapshot.gpus or snapshot.driver.status in ("ok", "absent"):
         return None
-    assumed = replace(snapshot, gpus=(Gpu(index=0, name="NVIDIA GPU (not named in the report)"),))
+    assumed = replace(snapshot, gpus=(Gpu(index=0, name=_UNNAMED_GPU),))
     return ReadingGroup(kind="assumption", subject="whether the machine has an NVIDIA GPU",
                         categories=("cpu_only_wheel",),
                         readings=(Reading(snapshot=assumed,
@@ -232,8 +277,14 @@ def _container_assumption(snapshot: Snapshot,
         return None
     runs = [(line, facts.docker_run) for _, line, facts in items if facts.docker_run]
     missing_smi = [line for _, line, facts in items if facts.nvidia_smi_missing]
+    hosted = [(line, facts.managed_runtime) for _, line, facts in items if facts.managed_runtime]
     says = None
-    if runs and not runs[-1][1].gpus and not runs[-1][1].nvidia_runtime:
+    if hosted and snapshot.driver.status != "ok":
+        line, name = hosted[-1]
+        says = (f"the code ran in {name} (line {line}), a container whose GPU is attached by "
+                "the notebook's settings: with no driver found, the runtime is taken to have "
+                "no GPU (Runtime > Change runtime type)")
+    elif runs and not runs[-1][1].gpus and not runs[-1][1].nvidia_runtime:
         says = (f"the `docker run` on line {runs[-1][0]} has no --gpus and no "
                 "--runtime=nvidia: the container is taken to have no GPU access (unless "
                 "Docker's default runtime is nvidia)")

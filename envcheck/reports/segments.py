@@ -45,12 +45,15 @@ from envcheck.reports.install_logs import (
     read_torch_mention,
     read_wheel_file,
 )
-from envcheck.reports.line_facts import Reader
+from envcheck.reports.line_facts import LineFacts, Reader
 from envcheck.reports.package_lists import normalize_name, parse_requirement_line
 from envcheck.reports.prose_facts import (
     read_banner,
     read_build_output,
+    read_conda_command,
     read_pip_grep,
+    read_prose_gpus,
+    read_prose_os,
     read_prose_versions,
 )
 from envcheck.reports.shell_output import (
@@ -91,6 +94,7 @@ SegmentKind = Literal[
     "python-path",
     "issue-template",
     "pip-command",
+    "conda-command",
     "pip-log",
     "wheel-file",
     "pip-show",
@@ -100,6 +104,8 @@ SegmentKind = Literal[
     "pip-grep",
     "build-output",
     "prose",
+    "prose-os",
+    "prose-gpu",
     # A message from envcheck's error-signature table (envcheck.reports.build).
     "error-message",
 ]
@@ -120,6 +126,7 @@ LINE_READERS: tuple[tuple[SegmentKind, Reader], ...] = (
     ("python-path", read_python_path),
     ("issue-template", read_issue_template),
     ("pip-command", read_pip_command),
+    ("conda-command", read_conda_command),
     ("pip-log", read_pip_log),
     ("wheel-file", read_wheel_file),
     ("pip-show", read_pip_show),
@@ -129,6 +136,8 @@ LINE_READERS: tuple[tuple[SegmentKind, Reader], ...] = (
     ("pip-grep", read_pip_grep),
     ("build-output", read_build_output),
     ("prose", read_prose_versions),
+    ("prose-os", read_prose_os),
+    ("prose-gpu", read_prose_gpus),
 )
 
 # Words (lower case) without which a reader cannot match a line: the paste is searched for
@@ -146,12 +155,13 @@ LINE_TRIGGERS: dict[SegmentKind, tuple[str, ...]] = {
     "os-release": ("release", "description:"),
     "ld-library-path": ("ld_library_path",),
     "proc-driver-version": ("nvrm version:",),
-    "nvml-error": ("failed to initialize nvml",),
+    "nvml-error": ("failed to initialize nvml", "nvrm: api mismatch"),
     "loader-error": (".so",),
     "nccl-tests": ("pid",),
     "python-path": ("/lib/python",),
     "issue-template": ("pytorch version", "python version", "- os", "-os", "* os", "*os"),
     "pip-command": ("pip",),
+    "conda-command": ("conda install", "mamba install", "micromamba install"),
     "pip-log": ("successfully", "found existing installation", "requirement already"),
     "wheel-file": (".whl",),
     "pip-show": ("name:",),
@@ -161,11 +171,13 @@ LINE_TRIGGERS: dict[SegmentKind, tuple[str, ...]] = {
     "pip-grep": ("torch", "xformers", "triton"),
     "build-output": ("cuda", "glibc_", "architecture", "not compiled", "nvcc", "build_ext",
                      "ptxas", ".cu.o", "building wheel for", "docker", "podman", "nerdctl",
-                     "nvidia-smi"),
-    "prose": ("driver", "cuda", "nvcc", "cudnn", "torch", "python", "py3", "py2", "驱动",
-              "ドライバ", "драйвер", "ubuntu", "debian", "centos", "rocky", "alma", "rhel",
-              "fedora", "suse", "arch linux", "manjaro", "mint", "pop!", "windows", "wsl",
-              "macos", *_GPU_WORDS),
+                     "nvidia-smi", "colab", "kaggle"),
+    "prose": ("driver", "cuda", "nvcc", "cudnn", "torch", "python", "py3", "py2", "vllm",
+              "xformers", "flash", "bitsandbytes", "驱动",
+              "ドライバ", "драйвер"),
+    "prose-os": ("ubuntu", "debian", "centos", "rocky", "alma", "rhel", "fedora", "suse",
+                 "arch linux", "manjaro", "mint", "pop!", "windows", "wsl", "macos"),
+    "prose-gpu": _GPU_WORDS,
 }
 
 
@@ -295,6 +307,8 @@ class Segment:
     """The piece's lines with quote markers removed (fences are never inside a piece)."""
     first_line: int
     """1-based line number in the paste, for messages."""
+    facts: LineFacts | None = None
+    """For a line-level piece: what its reader read (so it is read once)."""
 
     @property
     def text(self) -> str:
@@ -321,34 +335,61 @@ def clean_lines(text: str) -> tuple[list[str], list[bool]]:
     return lines, fences
 
 
+_QUOTED_LINE = re.compile(r"^[ \t]{0,3}>", re.MULTILINE)
+
+
+def unquoted(text: str) -> str:
+    """The text without Markdown quote markers and fences, line for line (the line count
+    stays), so that a message wrapped inside a quote reads as one."""
+    if _QUOTED_LINE.search(text) is None and "```" not in text and "~~~" not in text:
+        return text
+    return "\n".join(clean_lines(text)[0])
+
+
 def split_report(text: str) -> list[Segment]:
     """Candidate pieces, in the order they appear: the blocks, then the line-level facts
     (which may lie inside a block)."""
-    lines, fences = clean_lines(text)
+    return split_lines(*clean_lines(text))
+
+
+def split_lines(lines: list[str], fences: list[bool]) -> list[Segment]:
+    """split_report over lines clean_lines already cleaned."""
     scanner = _Scanner(_Lines(lines, fences))
     blocks = scanner.run()
     in_blocks = frozenset(index for segment in blocks
                           for index in range(segment.first_line - 1,
                                              segment.first_line - 1 + len(segment.lines)))
-    return blocks + find_line_facts(lines, in_blocks=in_blocks)
+    closed = frozenset(index for segment in blocks if segment.kind != "collect_env"
+                       for index in range(segment.first_line - 1,
+                                          segment.first_line - 1 + len(segment.lines)))
+    return blocks + find_line_facts(lines, in_blocks=in_blocks, closed=closed)
 
 
 # Readers of what people write: a block's own lines (collect_env's "PyTorch version: ...",
 # a pip list's rows) are read by the block's parser, which knows what they mean.
-_OUTSIDE_BLOCKS: frozenset[SegmentKind] = frozenset({"prose", "pip-grep"})
+_OUTSIDE_BLOCKS: frozenset[SegmentKind] = frozenset({"prose", "prose-os", "prose-gpu",
+                                                     "pip-grep"})
 
 
-def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
-                    ) -> list[Segment]:
+def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset(),
+                    closed: frozenset[int] = frozenset()) -> list[Segment]:
     """Every line (or short run of lines) one of LINE_READERS recognises, in order.
-    `in_blocks`: indexes of lines that belong to a block (prose is not read there)."""
+    `in_blocks`: indexes of lines that belong to a block (prose is not read there);
+    `closed`: lines of a tool's table or list (pip, conda, nvidia-smi, ldd, nvcc), which its
+    own parser reads whole: no line reader runs there. collect_env's block stays open, since
+    torch prints its warnings in the middle of it."""
     found: list[Segment] = []
     resume = dict.fromkeys((kind for kind, _ in LINE_READERS), 0)
-    candidates = _candidate_lines(lines)
+    candidates = _candidate_lines(
+        [("" if index in closed else line) for index, line in enumerate(lines)]
+        if closed else lines)
     per_line: dict[int, list[tuple[SegmentKind, Reader]]] = {}
     for kind, reader in LINE_READERS:  # in LINE_READERS order within a line
         for index in candidates[kind]:
             per_line.setdefault(index, []).append((kind, reader))
+    # Lines of torch's own messages ("... with CUDA capability sm_120 is not compatible ...")
+    # are read by their reader; prose read there again would count the same GPU twice.
+    in_message: set[int] = set()
     for index in sorted(per_line):
         line = lines[index]
         if not line.strip() or len(line) > 20_000:
@@ -356,14 +397,25 @@ def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
         for kind, reader in per_line[index]:
             if index < resume[kind] or (kind in _OUTSIDE_BLOCKS and index in in_blocks):
                 continue
+            if kind.startswith("prose") and index in in_message:
+                continue
             read = reader(lines, index)
             if read is None:
                 continue
             used = max(read[0], 1)
+            if kind == "torch-message":
+                in_message.update(range(index, index + used))
             resume[kind] = index + used
             found.append(Segment(kind=kind, lines=tuple(lines[index:index + used]),
-                                 first_line=index + 1))
+                                 first_line=index + 1, facts=read[1]))
     return found
+
+
+# What the first line of every block holds (a step's anchor needs one of these): "<" (XML),
+# "|" "+" or "NVIDIA-SMI" (tables), "UUID" (-L), "nvcc"/"Cuda" (nvcc), "=>" (ldd), ":" or
+# "Collecting environment" (collect_env), "#" (conda), "Package" (pip list), "=" "@" "-e"
+# (pip freeze). A prose line without any is no block's start, and skips the nine steps.
+_MAY_START_BLOCK = re.compile(r"[<|+:#=@]|-e|Package|Cuda|nvcc|NVIDIA-SMI|UUID|Collecting")
 
 
 class _Scanner:
@@ -371,26 +423,33 @@ class _Scanner:
         self._lines = lines.text
         self._fence = lines.fence
         self._segments: list[Segment] = []
-        self._steps: tuple[Callable[[int], int | None], ...] = (
-            self._xml,
-            self._table,
-            self._smi_l,
-            self._nvcc,
-            self._ldd,
-            self._collect_env,
-            self._conda,
-            self._pip_list,
-            self._freeze,
-        )
+        # Each step with the texts its anchor line must hold (see _MAY_START_BLOCK), in
+        # the order the steps are tried.
+        self._steps: tuple[tuple[Callable[[int], int | None], re.Pattern[str]], ...] = tuple(
+            (step, re.compile("|".join(re.escape(anchor) for anchor in anchors)))
+            for step, anchors in (
+                (self._xml, ("<",)),
+                (self._table, ("|", "+", "NVIDIA-SMI")),
+                (self._smi_l, ("UUID",)),
+                (self._nvcc, ("nvcc", "Cuda")),
+                (self._ldd, ("=>",)),
+                (self._collect_env, (":", "Collecting")),
+                (self._conda, ("#",)),
+                (self._pip_list, ("Package",)),
+                (self._freeze, ("=", "@", "-e")),
+            ))
 
     def run(self) -> list[Segment]:
         index = 0
         count = len(self._lines)
         while index < count:
-            if not self._lines[index].strip():
+            line = self._lines[index]
+            if not line.strip() or not _MAY_START_BLOCK.search(line):
                 index += 1
                 continue
-            for step in self._steps:
+            for step, anchors in self._steps:
+                if anchors.search(line) is None:
+                    continue
                 end = step(index)
                 if end is not None:
                     index = end

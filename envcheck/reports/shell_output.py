@@ -32,6 +32,7 @@ from envcheck.errors import ParseError
 from envcheck.parsers.ldconfig import identify_cuda_library
 from envcheck.parsers.proc_driver_version import parse_proc_driver_version
 from envcheck.reports.line_facts import LineFacts, ReportedGpu
+from envcheck.snapshot import DriverVersion
 from envcheck.versions import version_or_none
 
 _BANNER = re.compile(
@@ -60,6 +61,10 @@ _LD_ASSIGNMENT = re.compile(r"(?:^|[\s;])(?:export\s+)?LD_LIBRARY_PATH=[\"']?" +
 _LD_ECHO = re.compile(r"echo\s+[\"']?\$\{?LD_LIBRARY_PATH\}?[\"']?`?\s*$")
 _LD_VALUE = re.compile(r"^\s*" + _PATH_LIST + r"\s*$")
 _NVML_FAILED = re.compile(r"Failed to initialize NVML: (?P<reason>[^\n]{1,100}?)\s*$")
+_NVRM_API_MISMATCH = re.compile(
+    r"NVRM: API mismatch: the client has the version (?P<client>\d{2,4}(?:\.\d{1,4}){1,2}), but"
+    r"\s+(?:\S{0,40}\s+)?(?:NVRM:\s+)?this kernel module has the version "
+    r"(?P<module>\d{2,4}(?:\.\d{1,4}){1,2})")
 _NVML_CODES = {"Driver/library version mismatch": "NVML_ERROR_LIB_RM_VERSION_MISMATCH"}
 _LOADER_PATH = re.compile(
     r"(?P<path>/[^\s:'\"`]{1,300}?\.so(?:\.\d{1,6}){0,4}): (?:undefined symbol|cannot open shared "
@@ -137,7 +142,24 @@ def read_proc_driver_version(lines: Sequence[str], index: int) -> tuple[int, Lin
 
 
 def read_nvml_error(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
-    match = _NVML_FAILED.search(lines[index])
+    """nvidia-smi's NVML errors, and the kernel log's "NVRM: API mismatch" (dmesg,
+    journalctl), which names both versions."""
+    line = lines[index]
+    if "NVRM: API mismatch" in line:
+        joined = " ".join(part.strip() for part in lines[index:index + 2])
+        api = _NVRM_API_MISMATCH.search(joined)
+        if api is None:
+            return None
+        used = 1 if api.end() <= len(line.strip()) else 2
+        try:
+            client, module = DriverVersion(api.group("client")), DriverVersion(api.group("module"))
+        except ValueError:
+            return None
+        return used, LineFacts(
+            nvml_error_code=_NVML_CODES["Driver/library version mismatch"],
+            nvml_detail=f"kernel log: NVRM API mismatch, driver library {client}, kernel module "
+                        f"{module}", driver_version=client, kernel_module_version=module)
+    match = _NVML_FAILED.search(line)
     if match is None:
         return None
     reason = match.group("reason")

@@ -75,6 +75,38 @@ def _driver_version(snapshot: Snapshot) -> bool:
                                       or driver.cuda_driver_api is not None)
 
 
+def _companion_labels(snapshot: Snapshot) -> bool:
+    """A torch with a build label is paired by build too: a companion without one (a
+    package list's "torchvision 0.17.1") does not say which build it is."""
+    from envcheck.versions import version_or_none
+
+    torch = snapshot.torch
+    if torch.status != "ok" or torch.version is None or not torch.version.local:
+        return True
+    for package in snapshot.packages:
+        if package.name.lower() in ("torchvision", "torchaudio"):
+            version = version_or_none(package.version)
+            if version is not None and not version.local:
+                return False
+    return True
+
+
+# Packages that ship their own CUDA kernels, built for their own list of GPU architectures
+# (vLLM's needs compute capability 7.0 while torch's still covers 6.x): torch covering the
+# GPU does not rule out "no kernel image" from one of them.
+_OWN_CUDA_KERNELS = frozenset({
+    "vllm", "flash-attn", "flash_attn", "xformers", "bitsandbytes", "auto-gptq", "exllamav2",
+    "llama-cpp-python", "mamba-ssm", "causal-conv1d", "deepspeed", "apex", "mmcv",
+    "mmcv-full", "detectron2", "torch-scatter", "torch-sparse", "onnxruntime-gpu", "sglang",
+    "tensorrt", "tensorrt-llm", "triton",
+})
+
+
+def _no_other_cuda_kernels(snapshot: Snapshot) -> bool:
+    return not any(p.name.lower().replace("_", "-") in _OWN_CUDA_KERNELS
+                   for p in snapshot.packages)
+
+
 def _driver_state(snapshot: Snapshot) -> bool:
     """A tool's answer about the driver; a version written in a report's text says nothing
     about whether the driver loads (envcheck.reports.line_merge marks it "from the report")."""
@@ -109,12 +141,17 @@ FACTS_NEEDED: dict[str, tuple[FactNeed, ...]] = {
                                 present=_has_gpu_fact)),
     "gpu-arch-in-build": (FactNeed(phrase="each GPU's compute capability",
                                    present=_gpu_capabilities),
-                          FactNeed(phrase="torch's arch list", present=_arch_list)),
+                          FactNeed(phrase="torch's arch list", present=_arch_list),
+                          FactNeed(phrase="the GPU architectures of the other CUDA packages "
+                                          "installed (vllm, flash-attn, xformers, ...)",
+                                   present=_no_other_cuda_kernels)),
     "companions-paired": (_TORCH, _RELEASE,
                           FactNeed(phrase="the installed torchvision/torchaudio",
                                    present=lambda s: any(
                                        p.name.lower() in ("torchvision", "torchaudio")
-                                       for p in s.packages))),
+                                       for p in s.packages)),
+                          FactNeed(phrase="the companions' build labels (+cpu, +cuXYZ)",
+                                   present=_companion_labels)),
     "cudnn-matches": (_TORCH, _TORCH_CUDA,
                       FactNeed(phrase="the cuDNN torch loads",
                                present=lambda s: s.torch.cudnn is not None

@@ -15,6 +15,7 @@ from envcheck.diagnosis import (
     decided_by_every_reading,
     message_findings,
     outcomes,
+    pip_resolution_findings,
 )
 from envcheck.drift import (
     InstalledDistribution,
@@ -32,6 +33,7 @@ from envcheck.plan import PlannedBuild, apply_plan
 from envcheck.project import ProjectError, load_project
 from envcheck.reports.build import ReadFact, ReportSnapshot, snapshot_from_report
 from envcheck.reports.prose_facts import shows_cuda_build
+from envcheck.reports.segments import unquoted
 from envcheck.rules import run_rules
 from envcheck.rules.context import Thresholds
 from envcheck.services.lock import LOCK_DIR
@@ -81,6 +83,8 @@ class DoctorResult:
     """What the pasted report said, with the line of each fact."""
     consistent: bool = False
     """An error was judged, and the environment's facts raise no error: it looks consistent."""
+    builds_cuda_code: bool = False
+    """The rules judged a run that compiles CUDA code (--compiles, or the report shows it)."""
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -95,7 +99,6 @@ class ReportReading:
     error_text: str | None
     """The text to judge as the error: --error's, else the report's own when it holds a
     known error message (a traceback pasted into the report counts)."""
-    builds_cuda_code: bool
 
 
 def read_report(text: str, error_text: str | None, *, taken_at: str,
@@ -105,10 +108,9 @@ def read_report(text: str, error_text: str | None, *, taken_at: str,
     combined = f"{text}\n{error_text}" if error_text else text
     report = snapshot_from_report(combined, taken_at=taken_at,
                                   envcheck_version=envcheck_version)
-    judged = error_text if error_text else (text if match_error(text) else None)
-    return ReportReading(report=report, error_text=judged,
-                         builds_cuda_code=report.builds_cuda_code
-                         or bool(error_text and shows_cuda_build(error_text)))
+    own = unquoted(text)
+    judged = unquoted(error_text) if error_text else (own if match_error(own) else None)
+    return ReportReading(report=report, error_text=judged)
 
 
 def run_doctor(request: DoctorRequest) -> DoctorResult:
@@ -118,13 +120,14 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
     report = request.report
     thresholds = request.thresholds
     if (report is not None and report.builds_cuda_code) or (
-            request.error_text and shows_cuda_build(request.error_text)):
+            request.error_text and _shows_a_build(request.error_text)):
         # The toolkit's CUDA matters only to code being compiled (envcheck.rules.stack_rules).
         thresholds = replace(thresholds, builds_cuda_code=True)
     findings = run_rules(snapshot, thresholds)
     results = outcomes(report.readings, lambda s: run_rules(s, thresholds)) if report else ()
     decided = decided_by_every_reading(results, findings)
     if request.error_text:
+        decided += pip_resolution_findings(request.error_text, snapshot)
         decided += message_findings(request.error_text, snapshot, (*findings, *decided),
                                     results)
     if decided:
@@ -142,7 +145,16 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
         c.verdict == "likely" for c in causes)
     return DoctorResult(snapshot=snapshot, findings=findings, causes=causes,
                         plan=request.plan, missing=request.missing,
-                        read=report.read if report else (), consistent=consistent)
+                        read=report.read if report else (), consistent=consistent,
+                        builds_cuda_code=thresholds.builds_cuda_code)
+
+
+def _shows_a_build(error_text: str) -> bool:
+    """The error shows CUDA code being compiled: a build log's lines, or a message only an
+    extension build prints (cpp_extension's, apex's, DeepSpeed's op builder's CUDA checks)."""
+    return shows_cuda_build(error_text) or any(
+        match.signature.categories[0] == "toolkit_torch_cuda_mismatch"
+        for match in match_error(error_text))
 
 
 # --- the lock the environment should match -------------------------------------------------

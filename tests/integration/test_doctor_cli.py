@@ -236,3 +236,23 @@ def test_plan_of_a_build_that_runs_has_no_error(envcheck_cli: CliRunner, scenari
         warnings = {f["id"]: f for f in document["findings"] if f["severity"] == "warning"}
         finding = warnings["nvcc-major-differs-from-torch-cuda"]
         assert "only when something compiles CUDA code" in finding["explanation"]
+
+
+def test_a_prose_report_with_its_traceback_through_the_command_line(
+        envcheck_cli: CliRunner, tmp_path: Path) -> None:
+    # issue 14: the traceback inside the report is the error judged, without --error
+    report = tmp_path / "issue.md"
+    report.write_text("Hi, my setup:\n- **OS:** Ubuntu 22.04\n- Driver: 470.82.01\n"
+                      "- GPU: 2x RTX3090\n- torch:2.1.0\n\nTraceback (most recent call last):\n"
+                      "RuntimeError: The NVIDIA driver on your system is too old (found "
+                      "version 11040).\n")
+    table = envcheck_cli("doctor", "--from-report", str(report))
+    assert table.returncode == 3, table.stderr
+    assert "Read from the report" in table.stdout
+    assert "470.82.01" in table.stdout
+    code, document = _doctor_json(envcheck_cli, "--from-report", str(report))
+    assert code == 3
+    assert document["causes"][0]["category"] == "driver_too_old"
+    assert document["causes"][0]["verdict"] == "confirmed"
+    assert {"fact": "driver", "value": "470.82.01", "line": 3,
+            "text": "- Driver: 470.82.01"} in document["read_from_report"]

@@ -77,7 +77,7 @@ def test_torch_1_6_cuda_unavailable_is_a_measurement_and_smi_header_adds_driver_
     result = read("collect_env-1.6-with-smi418-pytorch43058.txt")
     snapshot = result.snapshot
 
-    assert result.recognised == ("collect_env", "nvidia-smi-table", "prose")  # "V100 GPU(s)"
+    assert result.recognised == ("collect_env", "nvidia-smi-table", "prose-gpu")  # "V100 GPU(s)"
     assert snapshot.torch.cuda_available is False
     assert snapshot.torch.provenance["cuda_available"] == "measured"
     assert snapshot.torch.cuda == Version("10.2")

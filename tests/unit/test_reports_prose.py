@@ -7,19 +7,32 @@ issue 11 as what people paste."""
 from __future__ import annotations
 
 import contextlib
+import json
 import time
+from dataclasses import replace
+from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
+from rich.console import Console
 
+from envcheck.cli.render_doctor import render_doctor
+from envcheck.doctor_output import render_json
 from envcheck.errors import ParseError
+from envcheck.knowledge.model import ErrorSignature
+from envcheck.knowledge.signatures import deciding_signatures, error_signatures, required_literals
 from envcheck.reports.build import snapshot_from_report
+from envcheck.reports.install_logs import read_torch_mention
 from envcheck.reports.line_facts import CudaMention, LineFacts
 from envcheck.reports.prose_facts import (
     read_banner,
     read_build_output,
+    read_conda_command,
     read_pip_grep,
+    read_prose_gpus,
+    read_prose_os,
     read_prose_versions,
     shows_cuda_build,
 )
@@ -27,9 +40,17 @@ from envcheck.services.doctor import DoctorRequest, DoctorResult, read_report, r
 
 
 def prose(line: str) -> LineFacts:
-    found = read_prose_versions([line], 0)
-    assert found is not None, line
-    return found[1]
+    """What the three prose readers read from one line, together."""
+    found = [reader([line], 0) for reader in (read_prose_versions, read_prose_os,
+                                              read_prose_gpus)]
+    assert any(found), line
+    merged = LineFacts()
+    for item in found:
+        if item is not None:
+            changes: dict[str, Any] = {k: v for k, v in vars(item[1]).items()
+                                       if v not in (None, (), False)}
+            merged = replace(merged, **changes)
+    return merged
 
 
 def doctor(text: str, error: str | None = None) -> DoctorResult:
@@ -82,7 +103,8 @@ def test_full_width_punctuation_and_other_languages() -> None:
 
 def test_a_gpu_and_the_cuda_beside_it() -> None:  # vllm-3812
     facts = prose("Tesla V100, cuda11.4")
-    assert [gpu.name for gpu in facts.gpus] == ["Tesla V100-SXM2-16GB"]
+    # The family (every V100 is 7.0); which memory variant, the line does not say.
+    assert [gpu.name for gpu in facts.gpus] == ["Tesla V100"]
     assert facts.cuda_mentions == (CudaMention(version=Version("11.4"), role="unknown"),)
 
 
@@ -98,7 +120,7 @@ def test_bare_gpu_names_and_counts() -> None:
 def test_numbers_that_are_not_facts() -> None:
     assert read_prose_versions(["torch==1.0.0"], 0) is None  # a requirement, read elsewhere
     assert read_prose_versions(["torch has 3 issues open"], 0) is None
-    assert read_prose_versions(["see line 2048 of the log"], 0) is None  # no GPU word
+    assert read_prose_gpus(["see line 2048 of the log"], 0) is None  # no GPU word
     assert read_prose_versions(["CUDA 12 is required"], 0) is None  # a major, not a version
 
 
@@ -305,3 +327,183 @@ def test_a_long_line_of_digits_reads_quickly() -> None:
         snapshot_from_report("torch " + "1." * 5_000 + "\ndriver " + "9" * 5_000,
                              taken_at="t", envcheck_version="0")
     print(f"{time.perf_counter() - start:.3f} s")
+
+
+# --- the messages that state their cause, and the output -------------------------------------
+
+@pytest.mark.parametrize("signature", [s for s in error_signatures()
+                                       if s.id in deciding_signatures()], ids=lambda s: s.id)
+def test_a_deciding_message_alone_raises_its_cause(signature: ErrorSignature) -> None:
+    result = doctor(signature.example)
+    errors = [f for f in result.findings if f.severity == "error"]
+    assert [f.category for f in errors] == [signature.categories[0]]
+    assert verdicts(result)[signature.categories[0]] == "confirmed"
+
+
+@pytest.mark.parametrize("signature", error_signatures(), ids=lambda s: s.id)
+def test_a_signature_s_literal_is_in_its_example(signature: ErrorSignature) -> None:
+    # The prefilter of match_error skips a signature whose literal is absent: it must never
+    # skip a real instance.
+    literals = required_literals(signature.pattern)
+    if literals is not None:
+        assert any(literal in signature.example.lower() for literal in literals)
+
+
+def test_the_read_table_is_shown_under_the_verdict() -> None:
+    text = ("Hi, my setup:\n- **OS:** Ubuntu 22.04\n- Driver: 470.82.01\n- GPU: 2x RTX3090\n"
+            "- torch:2.1.0\n")
+    result = doctor(text, TOO_OLD)
+    console = Console(record=True, width=200)
+    render_doctor(result, strict=False, console=console)
+    out = console.export_text()
+    assert out.index("Likely causes") < out.index("Read from the report")
+    assert "driver              470.82.01" in out
+    assert "line 3" in out
+    document = json.loads(render_json(result, strict=False))
+    assert {"fact": "driver", "value": "470.82.01", "line": 3,
+            "text": "- Driver: 470.82.01"} in document["read_from_report"]
+
+
+def test_a_build_pip_cannot_find_is_checked_against_the_tables() -> None:
+    never = doctor("Python 3.11.4\n", "ERROR: Could not find a version that satisfies the "
+                   "requirement torch==2.1.0+cu122 (from versions: 2.2.0, 2.3.0)")
+    finding = next(f for f in never.findings if f.id == "torch-build-never-published")
+    assert finding.category == "broken_requirements"
+    assert "cu121" in finding.summary
+    # vllm-2695: the release exists; Python 3.12 had no wheel of it
+    here = doctor("Python 3.12.1\n", "ERROR: Could not find a version that satisfies the "
+                  "requirement torch==2.1.2 (from versions: 2.2.0)")
+    assert any(f.id == "torch-build-has-no-wheel-here" and f.category == "python_unsupported"
+               for f in here.findings)
+    supported = doctor("Python 3.11.4\n", "ERROR: Could not find a version that satisfies "
+                       "the requirement torch==2.1.2 (from versions: 2.2.0)")
+    assert not any(f.id == "torch-build-has-no-wheel-here" for f in supported.findings)
+
+
+def test_an_upgrade_line_and_a_companion_without_its_build() -> None:  # pytorch-122494
+    text = ("   - torch: 2.1.2+cpu -> 2.2.1+cpu (\n   - torchvision: 0.16.2 -> 0.17.1\n")
+    report = snapshot_from_report(text, taken_at="t", envcheck_version="0")
+    assert report.snapshot.torch.version == Version("2.2.1+cpu")
+    assert [(p.name, p.version) for p in report.snapshot.packages] == [("torchvision", "0.17.1")]
+    result = doctor(text, "RuntimeError: operator torchvision::nms does not exist")
+    cause = next(c for c in result.causes if c.category == "torchvision_mismatch")
+    # never ruled out on the missing build label; likely under PyPI's default build
+    assert cause.verdict == "likely"
+    assert cause.assumption is not None
+    assert "torchvision 0.17.1 with no build label" in cause.assumption
+
+
+def test_the_kernel_log_names_both_driver_versions() -> None:  # nvidiadocker-182
+    text = ("Aug 26 14:08:07 nyasara-linux kernel: NVRM: API mismatch: the client has the "
+            "version 367.44, but\n                                      NVRM: this kernel "
+            "module has the version 367.35.  Please\n")
+    driver = snapshot_from_report(text, taken_at="t", envcheck_version="0").snapshot.driver
+    assert driver.status == "error"
+    assert driver.version == "367.44"
+    assert driver.kernel_module_version == "367.35"
+    assert driver.error_code == "NVML_ERROR_LIB_RM_VERSION_MISMATCH"
+
+
+def test_a_report_that_builds_cuda_code_is_judged_as_one() -> None:
+    # flashattn-1759: the wheel build of flash-attn compiles CUDA code, so the toolkit matters
+    building = doctor("- PyTorch: 2.2.0 (installed via conda, compiled with CUDA 11.8)\n"
+                      "- System CUDA (nvcc): 12.9\n"
+                      "  Building wheel for flash-attn (setup.py): started\n")
+    assert building.builds_cuda_code
+    running = doctor("- PyTorch: 2.2.0 (installed via conda, compiled with CUDA 11.8)\n"
+                     "- System CUDA (nvcc): 12.9\n")
+    assert not running.builds_cuda_code
+    assert json.loads(render_json(building, strict=False))["builds_cuda_code"] is True
+
+
+def test_gpu_names_as_people_type_them() -> None:
+    # pytorch-31319: "a Tesla K80 and two Tesla K40c cards"
+    k40 = prose("This occurs on a system where I have a Tesla K80 and two Tesla K40c cards")
+    assert [gpu.name for gpu in k40.gpus] == ["Tesla K80", "Tesla K40m"]
+    assert [g.name for g in prose("I have a gtx 1080ti card").gpus] == [
+        "NVIDIA GeForce GTX 1080 Ti"]
+    assert prose("GPU: rtx3090 x2").gpu_count == 2
+    assert read_prose_gpus(["the year 2023 card"], 0) is None  # a year is no GPU
+
+
+def test_a_conda_install_line_names_the_build() -> None:
+    found = read_conda_command(["conda install pytorch==1.12.1 torchvision==0.13.1 "
+                                "torchaudio==0.12.1 cudatoolkit=11.3 -c pytorch"], 0)
+    assert found is not None
+    assert [(p.name, p.version) for p in found[1].requested] == [("torch", "1.12.1+cu113")]
+    snapshot = snapshot_from_report("$ conda install pytorch==1.13.1 pytorch-cuda=11.7 -c "
+                                    "pytorch -c nvidia\n", taken_at="t",
+                                    envcheck_version="0").snapshot
+    assert snapshot.torch.version == Version("1.13.1+cu117")
+    assert snapshot.torch.cuda == Version("11.7")
+    assert read_conda_command(["conda install numpy"], 0) is None
+
+
+def test_libtorch_s_archive_names_its_build() -> None:
+    found = read_torch_mention(["wget https://download.pytorch.org/libtorch/cu118/libtorch-"
+                                "cxx11-abi-shared-with-deps-2.0.1%2Bcu118.zip"], 0)
+    assert found is not None
+    assert found[1].torch_mention == Version("2.0.1+cu118")
+
+
+def test_torch_covering_the_gpu_does_not_rule_out_another_package_s_kernels() -> None:
+    # vllm-19542: torch 2.7.0+cu126 runs on a GTX 1080 Ti, vLLM 0.9.1's kernels do not
+    text = ("PyTorch version: 2.7.0+cu126\nCUDA used to build PyTorch: 12.6\n"
+            "GPU models and configuration :\nGPU 0: NVIDIA GeForce GTX\n\n"
+            "I have a GTX 1080 Ti and pip-installed vLLM 0.9.1\n")
+    result = doctor(text, "no kernel image is available for execution on the device")
+    report = snapshot_from_report(text, taken_at="t", envcheck_version="0").snapshot
+    assert [g.name for g in report.gpus] == ["NVIDIA GeForce GTX 1080 Ti"]  # completed
+    arch = next(c for c in result.causes if c.category == "arch_not_in_wheel")
+    assert arch.verdict == "possible"
+    assert any("vllm" in missing for missing in arch.missing)
+
+
+def test_a_message_wrapped_in_a_markdown_quote_is_still_known() -> None:  # flashattn-1759
+    error = ("> RuntimeError:\n> The detected CUDA version (12.9) mismatches the version that "
+             "was used to compile\n> PyTorch (11.8). Please make sure to use the same CUDA "
+             "versions.\n")
+    result = doctor("- Python: 3.10\n", error)
+    assert verdicts(result)["toolkit_torch_cuda_mismatch"] == "confirmed"
+
+
+def test_a_consistent_environment_gets_no_error_from_a_stated_message() -> None:
+    collect_env = ("PyTorch version: 2.1.0+cu118\nCUDA used to build PyTorch: 11.8\n"
+                   "Nvidia driver version: 535.104.05\n"
+                   "GPU models and configuration: GPU 0: NVIDIA GeForce RTX 3090\n")
+    result = doctor(collect_env, "torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to "
+                                 "allocate 20.00 MiB")
+    assert not any(f.severity == "error" for f in result.findings)
+    assert result.consistent
+    assert verdicts(result)["memory"] in ("possible", "ruled_out")
+
+
+def test_an_extension_s_own_toolkit_check_shows_a_build() -> None:  # flashattn-825, apex-583
+    flash = doctor("My environment is \"torch.__version__  = 2.3.1+cu121\"\n",
+                   "RuntimeError: FlashAttention is only supported on CUDA 11.6 and above.  "
+                   "Note: make sure nvcc has a supported version by running nvcc -V.")
+    assert flash.builds_cuda_code
+    apex = doctor("- torch: 1.2.0\n", "RuntimeError: Cuda extensions are being compiled with a "
+                  "version of Cuda that does not match the version used to compile Pytorch "
+                  "binaries.  Pytorch binaries were compiled with Cuda 10.0.130.")
+    assert apex.builds_cuda_code
+
+
+def test_a_hosted_notebook_without_a_driver_has_no_gpu_attached() -> None:
+    result = doctor("Running the notebook on Google Colab\n",
+                    "RuntimeError: Found no NVIDIA driver on your system. Please check that you "
+                    "have an NVIDIA GPU and installed a driver")
+    cause = next(c for c in result.causes if c.category == "no_gpu_in_container")
+    assert cause.verdict == "likely"
+    assert cause.assumption is not None
+    assert "Google Colab" in cause.assumption
+
+
+def test_a_banner_cut_to_its_torch_and_device() -> None:  # issue 11's example
+    found = read_banner(["torch 1.13.1 CUDA:0 (Tesla T4, 15109MiB)"], 0)
+    assert found is not None
+    assert found[1].torch_version == Version("1.13.1")
+    assert read_banner(["I use torch 2.0 CPU only"], 0) is None  # a sentence, not a banner
+    cpu = read_banner(["YOLOv5 🚀 v6.0 torch 1.10.0 CPU"], 0)
+    assert cpu is not None
+    assert cpu[1].torch_version == Version("1.10.0")
