@@ -255,6 +255,27 @@ def read_build_output(lines: Sequence[str], index: int) -> tuple[int, LineFacts]
         if managed else None)
 
 
+# "only supported on CUDA 11.6 and above", "requires driver >= 525", "Python 3.8+": what a tool
+# asks for, not what the machine has. Read as a fact, flash-attn's own CUDA check made a
+# driver that "supports CUDA up to 11.6" out of its requirement (flashattn-825).
+_REQUIRED_BEFORE = re.compile(
+    r"(?:>=|≥|=>|\bat least|\brequires?|\brequired|\bneeds?|\bminimum(?: of)?|\bsupported on|"
+    r"\bsupports only|\bonly supports|\bnewer than|\bhigher than|\bor newer|\bor later)"
+    r"[\s:]*(?:the\s+)?(?:nvidia\s+)?$", re.IGNORECASE)
+_REQUIRED_AFTER = re.compile(
+    # "3.8+" only at the end of a phrase: "cuda 11.8 + torch 2.1" names two facts.
+    r"^(?:\+(?=\s*(?:$|[,.;:)\]]|(?:is |are )?(?:required|needed|only)\b))|"
+    r"\s*(?:and (?:above|later|newer|higher|up)\b|or (?:above|later|newer|higher|greater)\b|"
+    r"以上|及以上|или выше|以降))", re.IGNORECASE)
+
+
+def _is_requirement(line: str, match: re.Match[str]) -> bool:
+    before = line[max(0, match.start() - 30):match.start()]
+    end = match.end("label") if match.group("label") else match.end("version")
+    after = line[end:end + 20]
+    return bool(_REQUIRED_BEFORE.search(before) or _REQUIRED_AFTER.match(after))
+
+
 def _versions(line: str) -> LineFacts:
     driver: DriverVersion | None = None
     branch: int | None = None
@@ -265,7 +286,7 @@ def _versions(line: str) -> LineFacts:
     nvcc: Version | None = None
     listed: list[Package] = []
     for match in _NAME.finditer(line):
-        if not _plain_gap(match.group("gap")):
+        if not _plain_gap(match.group("gap")) or _is_requirement(line, match):
             continue
         name = match.group("name").lower()
         number = match.group("version").lstrip("vV")

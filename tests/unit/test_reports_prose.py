@@ -507,3 +507,21 @@ def test_a_banner_cut_to_its_torch_and_device() -> None:  # issue 11's example
     cpu = read_banner(["YOLOv5 🚀 v6.0 torch 1.10.0 CPU"], 0)
     assert cpu is not None
     assert cpu[1].torch_version == Version("1.10.0")
+
+
+@pytest.mark.parametrize("line", [
+    # flashattn-825: flash-attn's setup.py states what it needs, not what the machine has.
+    "RuntimeError: FlashAttention is only supported on CUDA 11.6 and above.",
+    "ERROR: this package requires CUDA >= 11.7",
+    "需要CUDA 11.8以上",
+    "Python 3.8+ required",
+    "torch 2.1+ needed",
+])
+def test_a_requirement_is_not_a_fact_of_the_machine(line: str) -> None:
+    assert read_prose_versions([line], 0) is None
+
+
+def test_versions_joined_by_a_plus_are_both_facts() -> None:
+    facts = prose("cuda 11.8 + torch 2.1")
+    assert facts.cuda_mentions == (CudaMention(version=Version("11.8"), role="unknown"),)
+    assert facts.torch_prose == Version("2.1")
