@@ -48,6 +48,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.inspect_vs_collect_env
 	$(BIN)/python -m benchmarks.report_parse
 	$(BIN)/python -m benchmarks.matrix_plan
+	$(BIN)/python -m benchmarks.report_accuracy
+	$(BIN)/python -m benchmarks.guard_overhead
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .pytest_cache .ruff_cache

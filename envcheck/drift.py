@@ -188,9 +188,13 @@ def summarize(drift: Drift, *, names: int = 3) -> str:
 def sync_command(lock_path: str, drift: Drift, *, python: str | None = None) -> str | None:
     """uv's command that makes the environment the lock again (extras removed), or None
     when it is."""
+    return _uv_pip(f"sync {lock_path}", drift, python=python)
+
+
+def _uv_pip(arguments: str, drift: Drift, *, python: str | None) -> str | None:
     if drift.identical:
         return None
-    command = f"uv pip sync {lock_path}"
+    command = f"uv pip {arguments}"
     if python:
         command += f" --python {python}"
     # uv counts a package at the right version as installed; edited files need a reinstall.
@@ -223,9 +227,4 @@ def restore_command(lock_path: str, drift: Drift, *, python: str | None = None) 
 def install_keeping_extras(lock_path: str, drift: Drift, *, python: str | None = None
                            ) -> str | None:
     """uv's install of what differs from the lock, removing nothing."""
-    if drift.identical:
-        return None
-    command = f"uv pip install --require-hashes -r {lock_path}"
-    if python:
-        command += f" --python {python}"
-    return command + "".join(f" --reinstall-package {p.name}" for p in drift.tampered)
+    return _uv_pip(f"install --require-hashes -r {lock_path}", drift, python=python)
