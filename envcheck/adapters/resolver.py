@@ -29,12 +29,13 @@ from envcheck.redaction import REDACTED, redact_text
 
 ResolverName = Literal["uv", "pip-tools"]
 RESOLVER_NAMES: tuple[ResolverName, ...] = ("uv", "pip-tools")
-INSTALL_HINT = ("uv comes with envcheck: reinstall envcheck (`pipx reinstall envcheck`, "
-                "`uv tool install --reinstall envcheck` or `pip install --force-reinstall "
-                "envcheck`), or install uv on PATH (`pip install uv`)")
+# Never `pip install envcheck`: that name on PyPI is another project's.
+INSTALL_HINT = ("uv comes with envcheck: reinstall envcheck from its source (`pipx reinstall "
+                "envcheck`, or `pip install --force-reinstall .` in its clone), or install uv "
+                "on PATH (`pip install uv`)")
 PIP_TOOLS_HINT = ("pip-tools is optional: install it into envcheck's environment "
-                  "(`pipx inject envcheck pip-tools`, `uv tool install envcheck --with "
-                  "pip-tools`, or `pip install 'envcheck[lock]'`), or use --resolver uv")
+                  "(`pipx inject envcheck pip-tools`, or `pip install pip-tools` in the "
+                  "environment envcheck runs from), or use --resolver uv")
 
 # uv resolves for a platform other than its own when told the wheel tag to aim at; torch's
 # Linux wheels are manylinux_2_28 from 2.6 on.

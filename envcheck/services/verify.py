@@ -81,7 +81,7 @@ ENVCHECK_KEPT_NOTE = (
     "this environment holds envcheck itself, which the lock does not pin: `uv pip sync` would "
     "uninstall it and its dependencies, so the fix installs what differs and leaves the "
     "extras; to make it exactly the lock, run envcheck from its own environment (`pipx "
-    "install envcheck`) and verify this one with --python")
+    "install .` in envcheck's clone) and verify this one with --python")
 
 
 def verify_environment(host: Host, request: VerifyRequest) -> VerifyResult:
