@@ -6,8 +6,6 @@ cudnn.toml; the tests restate the ones a rule relies on so that a bad refresh sh
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -34,8 +32,8 @@ from envcheck.knowledge.cuda_tables import (
 )
 from envcheck.knowledge.data_files import KnowledgeError
 from envcheck.snapshot import DriverVersion
+from tests.refresh_scripts import loaded_script
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "refresh_cuda_tables.py"
 SOURCES = [{"id": "s", "title": "t", "url": "https://example.invalid/", "retrieved": "2026-11-22"}]
 
 
@@ -309,14 +307,8 @@ and Corresponding Driver Versions</span><a class="headerlink" href="#id7">#</a><
 
 @pytest.fixture(scope="module")
 def refresh() -> Iterator[ModuleType]:
-    spec = importlib.util.spec_from_file_location("refresh_cuda_tables", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with loaded_script("refresh_cuda_tables") as module:
+        yield module
 
 
 def test_parse_driver_table_reads_table_3_rows(refresh: ModuleType) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Mapping
 from functools import cache
 from importlib.resources import files
@@ -27,6 +25,7 @@ from envcheck.knowledge.torch_tables import (
     torch_sources,
     variant_for_cuda,
 )
+from tests.refresh_scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPI = ROOT / "tests/data/pypi"
@@ -34,14 +33,7 @@ PYPI = ROOT / "tests/data/pypi"
 
 @cache
 def refresh() -> ModuleType:
-    path = ROOT / "scripts/refresh_torch_releases.py"
-    spec = importlib.util.spec_from_file_location("refresh_torch_releases", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
+    return load_script("refresh_torch_releases")
 
 
 def recorded_json(name: str) -> dict[str, Any]:

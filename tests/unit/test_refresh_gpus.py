@@ -3,29 +3,19 @@ installed here; the rows below stand in for it)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from envcheck.knowledge.gpu_tables import gpu_models
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "refresh_gpus.py"
+from tests.refresh_scripts import loaded_script
 
 
 @pytest.fixture(scope="module")
 def refresh() -> Iterator[ModuleType]:
-    spec = importlib.util.spec_from_file_location("refresh_gpus", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with loaded_script("refresh_gpus") as module:
+        yield module
 
 
 def test_agreeing_rows_report_nothing(refresh: ModuleType) -> None:

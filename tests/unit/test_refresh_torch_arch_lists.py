@@ -3,17 +3,13 @@ this test: a base list, a `case ${CUDA_VERSION}` block, aarch64 and libtorch bra
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from envcheck.knowledge.torch_tables import arch_names
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "refresh_torch_arch_lists.py"
+from tests.refresh_scripts import loaded_script
 
 OLD_STYLE = """
 if [[ ${#DESIRED_CUDA} -eq 5 ]]; then  # "${#" is a length, not a comment
@@ -75,14 +71,8 @@ esac
 
 @pytest.fixture(scope="module")
 def refresh() -> Iterator[ModuleType]:
-    spec = importlib.util.spec_from_file_location("refresh_torch_arch_lists", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with loaded_script("refresh_torch_arch_lists") as module:
+        yield module
 
 
 def test_base_plus_case(refresh: ModuleType) -> None:
