@@ -116,7 +116,7 @@ def check_toolkit_targets(snapshot: Snapshot, thresholds: Thresholds) -> Iterato
                 id="nvcc-cannot-target-gpu",
                 category="toolkit_torch_cuda_mismatch",
                 severity="error" if builds else "warning",
-                summary=f"nvcc {toolkit.nvcc_version} ({toolkit.path}) cannot compile for GPU "
+                summary=f"nvcc {toolkit.nvcc_version}{_where(toolkit)} cannot compile for GPU "
                         f"{gpu.index} ({gpu.name}, {sm}): it targets {span}",
                 explanation=f"CUDA {targets.cuda.major}.{targets.cuda.minor}'s nvcc has no "
                             f"target at or below {sm}, and PTX never runs on an older GPU, so "
@@ -133,7 +133,7 @@ def check_toolkit_targets(snapshot: Snapshot, thresholds: Thresholds) -> Iterato
                 id="nvcc-only-ptx-for-gpu",
                 category="toolkit_torch_cuda_mismatch",
                 severity="warning" if builds else "info",
-                summary=f"nvcc {toolkit.nvcc_version} ({toolkit.path}) has no machine-code "
+                summary=f"nvcc {toolkit.nvcc_version}{_where(toolkit)} has no machine-code "
                         f"target for GPU {gpu.index} ({gpu.name}, {sm}): it targets {span}, so "
                         "only PTX the driver JIT-compiles",
                 explanation="Kernels built with it start slowly (the driver compiles them at "

@@ -193,6 +193,11 @@ def test_a_pasted_nvcc_banner_is_named_without_an_empty_path() -> None:
     snapshot = replace(healthy(), toolkits=(Toolkit(path="", nvcc_version=Version("10.1")),))
     finding = only(snapshot, "nvcc-major-differs-from-torch-cuda", BUILDS)
     assert finding.summary.startswith("nvcc 10.1 is CUDA 10 but torch ")
+    pasted = replace(snapshot, toolkits=(Toolkit(path="", nvcc_version=Version("13.0")),),
+                     gpus=(replace(snapshot.gpus[0], name="NVIDIA GeForce GTX 1080 Ti",
+                                   compute_capability="6.1"),))
+    assert only(pasted, "nvcc-cannot-target-gpu", BUILDS).summary.startswith(
+        "nvcc 13.0 cannot compile for GPU 0 (NVIDIA GeForce GTX 1080 Ti, sm_61)")
     located = only(_with_toolkit(healthy(), "11.8"), "nvcc-major-differs-from-torch-cuda")
     assert located.summary.startswith("nvcc 11.8 (/usr/local/cuda-11.8, via PATH) is CUDA 11")
 
