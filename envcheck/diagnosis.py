@@ -274,7 +274,9 @@ def _assess(category: Category, snapshot: Snapshot, findings: tuple[Finding, ...
                                reason=f"a risk, not a proven cause: {warning[0].summary}",
                                signatures=signature_ids,
                                finding_ids=tuple(f.id for f in warning))
-    rules = [r for r in RULES if r.category == category]
+    # "other" has only envcheck's own checks (its tables' age, its probes): they never
+    # decide what caused an error, so they must not be named as the facts it lacks.
+    rules = [r for r in RULES if r.category == category and category != "other"]
     if not rules:
         return CauseAssessment(
             category=category, verdict="possible", signatures=signature_ids,

@@ -23,6 +23,7 @@ def render_json(result: DoctorResult, *, strict: bool) -> str:
         "counts": {s: result.count(s) for s in ("error", "warning", "info")},
         "findings": encode(result.findings),
         "causes": encode(result.causes),
+        "messages": encode(result.messages),
         "missing": list(result.missing),
         "read_from_report": encode(result.read),
         "environment_consistent": result.consistent,

@@ -16,6 +16,8 @@ _VERDICT_MARKS = {"confirmed": "[bold red]confirmed[/]", "likely": "[red]likely[
                   "possible": "[yellow]possible[/]", "ruled_out": "[green]ruled out[/]"}
 # The table under the verdict is a summary; --json carries every fact read.
 _READ_ROWS = 14
+# A traceback can match many signatures; the first few (in the order they occur) say enough.
+_MESSAGES = 3
 
 
 def _plural(count: int, word: str) -> str:
@@ -44,6 +46,9 @@ def render_doctor(result: DoctorResult, *, strict: bool, console: Console | None
         say("\n[bold]Likely causes of the error you saw[/]")
         for cause in result.causes:
             say(f"  {_VERDICT_MARKS[cause.verdict]} {cause.category}: {escape(cause.reason)}")
+        for message in result.messages[:_MESSAGES]:
+            say(f"  [dim]the message ({escape(message.signature)}):[/] "
+                f"{escape(message.explanation)}")
         if result.consistent:
             say("  [green]the environment's facts look consistent[/]: nothing above is "
                 "confirmed, the causes of this error are likely in the code or data that ran")

@@ -72,6 +72,14 @@ class ProjectLock:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MessageMeaning:
+    """A known error message found in the text judged (envcheck's error signatures)."""
+
+    signature: str
+    explanation: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class DoctorResult:
     snapshot: Snapshot
     """The Snapshot the rules judged (with the planned build applied, under --plan)."""
@@ -85,6 +93,8 @@ class DoctorResult:
     """An error was judged, and the environment's facts raise no error: it looks consistent."""
     builds_cuda_code: bool = False
     """The rules judged a run that compiles CUDA code (--compiles, or the report shows it)."""
+    messages: tuple[MessageMeaning, ...] = ()
+    """The known messages in the error judged, each with what it means and usually causes."""
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -146,7 +156,15 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
     return DoctorResult(snapshot=snapshot, findings=findings, causes=causes,
                         plan=request.plan, missing=request.missing,
                         read=report.read if report else (), consistent=consistent,
-                        builds_cuda_code=thresholds.builds_cuda_code)
+                        builds_cuda_code=thresholds.builds_cuda_code,
+                        messages=_meanings(request.error_text))
+
+
+def _meanings(error_text: str | None) -> tuple[MessageMeaning, ...]:
+    if not error_text:
+        return ()
+    return tuple(MessageMeaning(signature=m.signature.id, explanation=m.signature.explanation)
+                 for m in match_error(error_text))
 
 
 def _shows_a_build(error_text: str) -> bool:

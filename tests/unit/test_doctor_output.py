@@ -82,3 +82,10 @@ def test_findings_outside_the_rules_get_their_own_case() -> None:
     suite = ET.fromstring(render_junit(result, strict=True).split("\n", 1)[1])
     cases = {c.get("name"): c for c in suite.iter("testcase")}
     assert cases["environment-drifted-from-lock"].find("failure") is not None
+
+
+def test_json_carries_what_each_known_message_means() -> None:
+    document = json.loads(render_json(_result(), strict=False))
+    [message] = document["messages"]
+    assert message["signature"] == "torch-not-compiled-with-cuda"
+    assert "CPU" in message["explanation"]

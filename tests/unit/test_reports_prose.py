@@ -525,3 +525,19 @@ def test_versions_joined_by_a_plus_are_both_facts() -> None:
     facts = prose("cuda 11.8 + torch 2.1")
     assert facts.cuda_mentions == (CudaMention(version=Version("11.8"), role="unknown"),)
     assert facts.torch_prose == Version("2.1")
+
+
+def test_a_code_error_shows_what_the_message_means_and_no_missing_meta_facts() -> None:
+    # The assert is in the data, not the environment (error_signatures.toml cites threads), so
+    # the doctor says what the message means instead of asking for "envcheck's own probes".
+    text = "RuntimeError: CUDA error: device-side assert triggered\n"
+    result = doctor(text, text)
+    [cause] = result.causes
+    assert cause.category == "other"
+    assert cause.verdict == "possible"
+    assert cause.missing == ()
+    assert "probes" not in cause.reason
+    console = Console(record=True, width=300)
+    render_doctor(result, strict=False, console=console)
+    out = console.export_text()
+    assert "the message (device-side-assert): A check inside a GPU kernel failed" in out
