@@ -7,7 +7,9 @@ else changes.
 
 from __future__ import annotations
 
+import glob
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
@@ -112,6 +114,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     import tempfile
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_stale_temporaries(path)
     handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed before the rename
         "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
         delete=False,
@@ -128,6 +131,22 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+# A write takes milliseconds; a temporary this old was left by a writer killed between the
+# write and the rename (kill -9, power loss). A younger one may be another writer's, mid-write.
+STALE_TEMPORARY_SECONDS = 600
+
+
+def _sweep_stale_temporaries(path: Path) -> None:
+    """Remove the `.NAME.*.tmp` files earlier, killed writes of `path` left behind."""
+    cutoff = time.time() - STALE_TEMPORARY_SECONDS
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if leftover.is_file() and leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+        except OSError:
+            continue  # gone already, or not ours to remove: the write goes on
 
 
 def _mode_for(path: Path) -> int:
