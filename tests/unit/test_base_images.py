@@ -207,3 +207,14 @@ def test_docs_name_the_variants_that_have_a_default_digest() -> None:
             assert f"{image.variant} ({image.tag.split('-')[0]})" in pinned_part, image.variant
         else:
             assert image.variant in unpinned_part, image.variant
+
+
+def test_every_tag_is_named_by_the_source_it_cites() -> None:
+    """A tag's CUDA update is in the cited NVIDIA list as read (its `note`): a variant moved to
+    an older update for the sake of a digest (cu128: 12.8.1) must cite a list that has it."""
+    document = _document()
+    notes = {source["id"]: source["note"] for source in document["sources"]}
+    for entry in document["base"]:
+        update = entry["tag"].split("-")[0]
+        assert re.search(rf"(?<![\d.]){re.escape(update)}(?![\d])", notes[entry["source"]]), \
+            (entry["variant"], update)
