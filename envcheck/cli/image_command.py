@@ -51,6 +51,17 @@ def _options(base: str | None, allow_unpinned: bool,
                         install_python=install_python)
 
 
+class _EngineRegistry:
+    """The engine, connected only when a tag must be resolved (most renders need none)."""
+
+    def registry_digest(self, reference: str) -> str:
+        engine = _engine()
+        try:
+            return engine.registry_digest(reference)
+        finally:
+            engine.close()
+
+
 def _engine() -> DockerEngine:
     from envcheck.adapters.engine import DockerEngine
 
@@ -70,7 +81,13 @@ def dockerfile(
     from envcheck.services.image import render_image_files
 
     rendered = render_image_files(_project(project_dir), target,
-                                  _options(base, allow_unpinned, install_python))
+                                  _options(base, allow_unpinned, install_python),
+                                  _EngineRegistry())
+    if rendered.resolved_base is not None:
+        typer.echo(f"base: envcheck cites no digest for this variant's nvidia/cuda tag; the "
+                   f"registry resolved it today to {rendered.resolved_base} (`envcheck image "
+                   f"pin-base {rendered.target}` records it, then `envcheck lock "
+                   f"{rendered.target}`)", err=True)
     what = "written" if rendered.changed else "unchanged"
     typer.echo(f"{rendered.dockerfile} {what}")
     typer.echo(f"{rendered.dockerignore} {what}")

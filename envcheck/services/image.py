@@ -31,7 +31,7 @@ from envcheck.dockerfile import (
     render_dockerfile,
     render_dockerignore,
 )
-from envcheck.errors import ImageBuildError, UsageError
+from envcheck.errors import EnvcheckError, ImageBuildError, UsageError
 from envcheck.findings import Finding
 from envcheck.knowledge.base_images import base_image_for_variant
 from envcheck.lockfile import parse_lockfile
@@ -94,6 +94,15 @@ class RenderedImage:
     dockerignore: Path
     spec: DockerfileSpec
     changed: bool
+    resolved_base: str | None = None
+    """The default base had no cited digest: the registry resolved its tag to this
+    tag@digest for this render (not recorded: `envcheck image pin-base` records one)."""
+
+
+class RegistryDigests(Protocol):
+    """What resolves a tag to the digest its registry serves (the container engine)."""
+
+    def registry_digest(self, reference: str) -> str: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,13 +144,19 @@ def image_tag(target: Target, lock_text: str) -> str:
     return f"{IMAGE_REPOSITORY}/{target.name.lower()}:{image_labels.lock_sha256(lock_text)[:12]}"
 
 
+_NO_PYTHON_REPOSITORIES = frozenset({"nvidia/cuda", "library/nvidia/cuda", "nvcr.io/nvidia/cuda"})
+
+
 def choose_base(target: Target, options: ImageOptions) -> tuple[ImageReference, PythonSource]:
     """--base, else the target's base_image, else the cited nvidia/cuda runtime image
     (tag@digest where envcheck's table records a known-good digest for the variant)."""
     given = options.base or target.base_image
     if given is not None:
         reference = parse_image_reference(given)
-        source: PythonSource = "distribution" if options.install_python else "base"
+        # nvidia/cuda images (the default, pinned by pin-base) carry no Python of their own.
+        no_python = reference.name.removeprefix("docker.io/") in _NO_PYTHON_REPOSITORIES
+        source: PythonSource = ("distribution" if options.install_python or (
+            no_python and options.install_python is None) else "base")
     else:
         default = base_image_for_variant(target.cuda)
         if default is None:
@@ -203,18 +218,45 @@ def _write(path: Path, text: str) -> bool:
     return True
 
 
-def render_image_files(project: Project, target_name: str,
-                       options: ImageOptions) -> RenderedImage:
-    """`envcheck dockerfile`: images/<target>/Dockerfile and its .dockerignore."""
+def render_image_files(project: Project, target_name: str, options: ImageOptions,
+                       registry: RegistryDigests | None = None) -> RenderedImage:
+    """`envcheck dockerfile`: images/<target>/Dockerfile and its .dockerignore.
+
+    With `registry`, a default base that envcheck's table has no cited digest for is pinned
+    to the digest the registry serves for its tag today. The Dockerfile holds that digest, so
+    a build from it is hermetic; it is not recorded in pyproject.toml, because base_image is a
+    lock input (the image's tag names the lock): `envcheck image pin-base` records one."""
     target = _target(project, target_name)
     lock, lock_text, _path = fresh_lock(project, target)
+    resolved = _resolve_uncited_default(target, options, registry)
+    if resolved is not None:
+        options = replace(options, base=resolved)
     spec = dockerfile_spec(project, target, lock, lock_text, options)
     folder = build_dir(project, target)
     dockerfile, dockerignore = folder / "Dockerfile", folder / DOCKERIGNORE
     changed = _write(dockerfile, render_dockerfile(spec))
     changed = _write(dockerignore, render_dockerignore(spec)) or changed
     return RenderedImage(target=target.name, dockerfile=dockerfile, dockerignore=dockerignore,
-                         spec=spec, changed=changed)
+                         spec=spec, changed=changed, resolved_base=resolved)
+
+
+def _resolve_uncited_default(target: Target, options: ImageOptions,
+                             registry: RegistryDigests | None) -> str | None:
+    if registry is None or options.base or target.base_image or options.allow_unpinned:
+        return None
+    default = base_image_for_variant(target.cuda)
+    if default is None or default.digest is not None:
+        return None
+    try:
+        digest = registry.registry_digest(default.tagged)
+    except EnvcheckError as e:
+        raise UsageError(
+            f"target {target.name}: envcheck has no cited digest for {default.tagged}, and "
+            f"the registry could not be asked for one: {e.message}",
+            hint=f"on a machine that reaches the registry, `envcheck image pin-base "
+            f"{target.name}`; or pass --base NAME:TAG@sha256:... (--allow-unpinned builds "
+            "from the tag alone)") from e
+    return f"{default.tagged}@{digest}"
 
 
 def _target(project: Project, name: str) -> Target:
@@ -244,7 +286,7 @@ def build_image(project: Project, target_name: str, options: BuildOptions,
                 context: ImageContext, reporter: ImageReporter | None = None) -> BuiltImage:
     reporter = reporter or _SilentReporter()
     started = time.monotonic()
-    rendered = render_image_files(project, target_name, options.image)
+    rendered = render_image_files(project, target_name, options.image, context.engine)
     target = project.targets[target_name]
     lock, lock_text, lock_path = fresh_lock(project, target)
     reporter.phase(f"wheelhouse for {target.name} ({len(lock.packages)} locked packages)")

@@ -1,5 +1,6 @@
 """`envcheck dockerfile` out of the box: a cu124 target with no base_image and no --base gets
-the shipped nvidia/cuda tag@digest; a variant with no recorded digest is still refused.
+the shipped nvidia/cuda tag@digest; a variant with no cited digest is resolved by the registry,
+or refused when there is none to ask.
 
 The lock is real (uv, offline, no requirements), so no registry is asked and the result does
 not depend on what any index serves today.
@@ -54,16 +55,23 @@ def test_dockerfile_on_a_cu124_target_needs_no_base(envcheck_cli: CliRunner,
     assert f"\nFROM {shipped.reference} AS base\n" in dockerfile
 
 
-def test_a_variant_without_a_recorded_digest_still_asks_to_pin(envcheck_cli: CliRunner,
-                                                               tmp_path: Path) -> None:
+def test_a_variant_without_a_cited_digest_and_no_registry_asks_to_pin(
+        envcheck_cli: CliRunner, tmp_path: Path) -> None:
+    """With an engine, the tag is resolved and recorded (tests/unit/
+    test_dockerfile_uncited_base.py); with none to ask, the render is refused, nothing
+    written, and the message says how to pin."""
     unpinned = base_image_for_variant("cu130")
     assert unpinned is not None
     assert unpinned.digest is None
     project = _project(tmp_path, "cu130")
     locked = envcheck_cli("lock", cwd=project, env=_offline(tmp_path))
     assert locked.returncode == 0, locked.stderr
-    result = envcheck_cli("dockerfile", "train", cwd=project)
+    before = (project / "pyproject.toml").read_text()
+    result = envcheck_cli("dockerfile", "train", cwd=project,
+                          env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
     assert result.returncode == 2, result.stderr
-    assert "not pinned by digest" in result.stderr
+    assert f"no cited digest for {unpinned.tagged}" in result.stderr
+    assert "no Docker engine answers" in result.stderr
     assert "envcheck image pin-base train" in result.stderr
     assert not (project / "images" / "train" / "Dockerfile").exists()
+    assert (project / "pyproject.toml").read_text() == before
