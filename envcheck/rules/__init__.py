@@ -7,6 +7,7 @@ from dataclasses import replace
 from envcheck.findings import Finding, sort_findings
 from envcheck.rules import (
     driver_rules,
+    framework_rules,
     host_rules,
     probe_rules,
     requirements_rules,
@@ -24,6 +25,7 @@ RULES: tuple[Rule, ...] = (
     *stack_rules.RULES,
     *host_rules.RULES[1:],
     *requirements_rules.RULES,
+    *framework_rules.RULES,
     *probe_rules.RULES,
 )
 

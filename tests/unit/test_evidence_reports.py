@@ -101,11 +101,6 @@ NOT_REACHED = {
         "no error text; which cuDNN the process linked is shown only as a path in the thread",
     "rvc-webui-2564-rtx5090-needs-cu128-build":
         "no error text; the bundled torch's build is not named in the report",
-    "tensorflow-60237-win10-tf212-native-gpu-dropped":
-        "TensorFlow's 'GPU is NOT AVAILABLE' has no signature; that TF >= 2.11 has no GPU build "
-        "for native Windows is not in envcheck's tables",
-    "tensorflow-64536-win10-tf216-native-gpu-dropped":
-        "no error text; TensorFlow's Windows builds are not in envcheck's tables",
     "transformers-28280-deepspeed-multigpu-hang-nccl-p2p":
         "a hang with no error text; that peer-to-peer between the GPUs is broken shows only in "
         "what the reporter tried",
@@ -114,9 +109,6 @@ NOT_REACHED = {
         "allocate' line)",
     "vllm-1710-docker-tp-crash-shm-size":
         "the stored report is truncated to its title; the ncclShmOpen error is not in the text",
-    "dgl-3932-win10-cpu-dgl-and-dgl-cu111-both-installed":
-        "DGL's 'install the cuda version of dgl' ranks a CPU build first; that both the CPU "
-        "and the cu111 packages are installed is not in the report's text",
     "llamafactory-3866-autogptq050-libcudart12-missing-upgrade-071":
         "'libcudart.so.12:cannot open' names no package; that auto-gptq 0.5.0 was built for "
         "CUDA 12 is not in envcheck's tables",
@@ -127,9 +119,6 @@ NOT_REACHED = {
         "prints",
     "onnxruntime-18916-colab-cuda122-ort116-built-for-cuda11":
         "no error text; ONNX Runtime's CUDA builds are not in envcheck's tables",
-    "onnxruntime-6183-colab-p100-cpu-and-gpu-pkgs-cuda101":
-        "no error text; that onnxruntime and onnxruntime-gpu are both installed is only in "
-        "the thread",
     "pyg-sparse-86-ubuntu2004-torch-cu102-sparse-built-cuda111":
         "torch_sparse's CUDA-mismatch message does not say whether its build came from a "
         "wheel (a companion mismatch, ranked first) or a local toolkit, as here",

@@ -62,3 +62,67 @@ def test_a_submodule_missing_from_an_installed_package_is_stated() -> None:
     report = "mmcv                      1.1.2                    pypi_0    pypi"
     result = _doctor(report, "ModuleNotFoundError: No module named 'mmcv.cnn.weight_init'")
     assert _verdict(result, "broken_requirements") == "confirmed"
+
+
+# https://github.com/microsoft/onnxruntime/issues/6183
+BOTH_ORT = ("- OS Platform and Distribution (e.g., Linux Ubuntu 16.04): Ubuntu 18.04\n"
+            "- ONNX Runtime version: 1.6.0\n"
+            "-  I had installed both onnxruntime and onnxruntime-gpu. When I tried creating a "
+            "session with the model given below, CUDA provider is not being listed.")
+
+
+def test_cpu_and_gpu_distributions_of_one_module_installed_together() -> None:
+    result = _doctor(BOTH_ORT)
+    errors = [f for f in result.findings if f.severity == "error"]
+    assert [f.id for f in errors] == ["several-distributions-of-one-module"]
+    assert "onnxruntime and onnxruntime-gpu" in errors[0].summary
+    assert _first(result) == "broken_requirements"
+
+
+def test_one_distribution_named_or_a_negated_install_is_no_conflict() -> None:
+    for text in ("Ubuntu 18.04\nI installed onnxruntime-gpu 1.6.0 and it works.",
+                 "Ubuntu 18.04\nI haven't installed onnxruntime, only onnxruntime-gpu.",
+                 "Ubuntu 18.04\nonnxruntime and onnxruntime-gpu should not both be installed."):
+        result = _doctor(text)
+        assert not [f for f in result.findings if f.severity == "error"], text
+
+
+# https://github.com/dmlc/dgl/issues/3932
+DGL = ("hi, I have a question about the GPU version of dgl. [...] it would report an error that "
+       "is \"Device API GPU is not enabled. Please install the Cuda version of dgl.\" But I had "
+       "already installed dgl-cu111. I tried to uninstall the CPU version of dgl\n"
+       "system: Win 10\nCUDA 11.1")
+
+
+def test_the_cpu_builds_message_with_the_cuda_build_installed() -> None:
+    result = _doctor(DGL, "Device API GPU is not enabled. Please install the Cuda version of dgl.")
+    assert _verdict(result, "broken_requirements") == "confirmed"
+    assert _first(result) == "broken_requirements"
+    # without the CUDA build named, the message itself says a CPU build is imported
+    result = _doctor("system: Win 10\nCUDA 11.1",
+                     "Device API GPU is not enabled. Please install the Cuda version of dgl.")
+    assert _first(result) == "cpu_only_wheel"
+
+
+# https://github.com/tensorflow/tensorflow/issues/64536 (the issue template as filled in)
+TF_TEMPLATE = ("### TensorFlow version\n\ntf {version}\n\n### OS platform and distribution\n\n"
+               "{os}\n\n### Python version\n\n3.11\n\n### CUDA/cuDNN version\n\n12.3\n")
+
+
+def test_tensorflow_after_210_on_native_windows_has_no_gpu_build() -> None:
+    result = _doctor(TF_TEMPLATE.format(version="2.16", os="win10"))
+    assert result.snapshot.python.version is not None
+    assert str(result.snapshot.python.version) == "3.11"
+    errors = [f for f in result.findings if f.severity == "error"]
+    assert [f.category for f in errors] == ["cpu_only_wheel"]
+    assert "2.10 was the last release" in errors[0].summary
+
+
+def test_tensorflow_210_or_linux_or_no_gpu_setup_is_not_an_error() -> None:
+    for version, os_name in (("2.10", "win10"), ("2.16", "Ubuntu 22.04")):
+        result = _doctor(TF_TEMPLATE.format(version=version, os=os_name))
+        assert not [f for f in result.findings if f.category == "cpu_only_wheel"], version
+    # nothing on the machine is set up for a GPU: a CPU TensorFlow is a choice, not an error
+    text = "### TensorFlow version\n\n2.16.1\n\n### OS platform and distribution\n\nWindows 11\n"
+    found = [f for f in _doctor(text).findings if f.category == "cpu_only_wheel"]
+    assert [f.severity for f in found] == ["warning"]
