@@ -45,7 +45,10 @@ def read_package_mentions(lines: Sequence[str], index: int) -> tuple[int, LineFa
     if len(line) > 2_000:
         return None
     installed = _installed(line)
-    return (1, LineFacts(listed=installed)) if installed else None
+    wanted = _wanted_torch(line)
+    if not installed and not wanted:
+        return None
+    return 1, LineFacts(listed=installed, requested=wanted)
 
 
 def _template_field(lines: Sequence[str], index: int,
@@ -80,6 +83,18 @@ def _field_facts(field: str, value: str) -> LineFacts | None:
     # The template asks which CUDA and cuDNN the user installed for TensorFlow: the toolkit.
     return LineFacts(cuda_mentions=(CudaMention(version=version, role="toolkit"),)) \
         if version else None
+
+
+# "but can not install pytorch 2.4.1", "trying to install torch 2.1": the release asked for,
+# in words (an install command is read by envcheck.reports.install_logs).
+_INSTALL_TORCH = re.compile(
+    r"\binstall(?:ing)?\s+(?:the\s+)?(?:py)?torch\s*(?:version\s*)?v?"
+    r"(?P<version>\d{1,2}\.\d{1,3}(?:\.\d{1,3})?)(?![\d.]*\+|[\d])", re.IGNORECASE)
+
+
+def _wanted_torch(line: str) -> tuple[Package, ...]:
+    match = _INSTALL_TORCH.search(line) if "torch" in line.lower() else None
+    return (Package(name="torch", version=match.group("version")),) if match else ()
 
 
 def _version(found: list[str]) -> Version | None:

@@ -99,6 +99,11 @@ def other_readings(snapshot: Snapshot, items: NumberedFacts) -> tuple[ReadingGro
     companions = _companion_builds(base)
     if companions is not None:
         groups.append(companions)
+    from envcheck.reports.wanted_torch import wanted_torch_reading
+
+    wanted = wanted_torch_reading(base, items)
+    if wanted is not None:
+        groups.append(wanted)
     return tuple(groups)
 
 

@@ -181,7 +181,7 @@ LINE_TRIGGERS: dict[SegmentKind, tuple[str, ...]] = {
     "prose-os": ("ubuntu", "debian", "centos", "rocky", "alma", "rhel", "fedora", "suse",
                  "arch linux", "manjaro", "mint", "pop!", "windows", "wsl", "macos"),
     "prose-gpu": _GPU_WORDS,
-    "package-mention": ("installed", "tensorflow version", "python version", "os platform",
+    "package-mention": ("install", "tensorflow version", "python version", "os platform",
                         "cuda/cudnn version"),
 }
 

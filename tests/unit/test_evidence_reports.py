@@ -29,9 +29,6 @@ NOT_REACHED = {
         "driver 342.01 really is too old for CUDA 10.0 (confirmed); the GeForce 210's compute "
         "capability (1.2) and torch 1.2.0's arch list are in neither the report nor the tables, "
         "so the arch cause stays 'possible' behind the confirmed driver cause",
-    "pytorch-137853-macos-py313-no-wheel":
-        "no error text (a screenshot) and torch is not installed; the wanted release (2.4.1) "
-        "is only named in prose, so no rule has a torch release to hold Python 3.13 against",
     "nccl-667-pxb-pix-hang-acs-vtd":
         "a hang with no error text; the cause (PCIe ACS / VT-d blocking peer-to-peer) is in "
         "the BIOS, not in any fact the topology matrix gives",

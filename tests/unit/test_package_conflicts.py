@@ -126,3 +126,27 @@ def test_tensorflow_210_or_linux_or_no_gpu_setup_is_not_an_error() -> None:
     text = "### TensorFlow version\n\n2.16.1\n\n### OS platform and distribution\n\nWindows 11\n"
     found = [f for f in _doctor(text).findings if f.category == "cpu_only_wheel"]
     assert [f.severity for f in found] == ["warning"]
+
+
+# https://github.com/pytorch/pytorch/issues/137853: collect_env without torch, and the release
+# the reporter cannot install named in the sentence above it.
+NO_TORCH = ("i have upgraded to python 3.13 in my local env(macos 15.0.1), but can not install "
+            "pytorch {version}\n\nPyTorch version: N/A\nIs debug build: N/A\n"
+            "CUDA used to build PyTorch: N/A\nOS: macOS 15.0.1 (arm64)\n"
+            "Python version: 3.13.0 (main, Oct  7 2024, 05:02:14) [Clang 16.0.0 "
+            "(clang-1600.0.26.3)] (64-bit runtime)\n")
+
+
+def test_the_release_a_report_cannot_install_is_judged_against_its_python() -> None:
+    result = _doctor(NO_TORCH.format(version="2.4.1"))
+    errors = [f for f in result.findings if f.severity == "error"]
+    assert [f.id for f in errors] == ["python-not-supported-by-torch"]
+    assert _first(result) == "python_unsupported"
+
+
+def test_a_release_that_has_wheels_for_it_or_an_installed_torch_is_no_finding() -> None:
+    assert not [f for f in _doctor(NO_TORCH.format(version="2.6.0")).findings
+                if f.severity == "error"]
+    installed = NO_TORCH.format(version="2.4.1").replace("PyTorch version: N/A",
+                                                         "PyTorch version: 2.6.0")
+    assert not [f for f in _doctor(installed).findings if f.id == "python-not-supported-by-torch"]
