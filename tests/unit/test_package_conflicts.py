@@ -150,3 +150,12 @@ def test_a_release_that_has_wheels_for_it_or_an_installed_torch_is_no_finding() 
     installed = NO_TORCH.format(version="2.4.1").replace("PyTorch version: N/A",
                                                          "PyTorch version: 2.6.0")
     assert not [f for f in _doctor(installed).findings if f.id == "python-not-supported-by-torch"]
+
+
+def test_a_pyg_extension_built_for_another_cuda_is_stated() -> None:
+    # https://github.com/rusty1s/pytorch_sparse/issues/49: the message names both CUDA versions
+    error = ("RuntimeError: Detected that PyTorch and torch_sparse were compiled with different "
+             "CUDA versions. PyTorch has CUDA version 10.1 and torch_sparse has CUDA version "
+             "10.0. Please reinstall the torch_sparse that matches your PyTorch install.")
+    result = _doctor("I'm trying to run PyTorch Geometric in google colab", error)
+    assert _verdict(result, "torchvision_mismatch") == "confirmed"
