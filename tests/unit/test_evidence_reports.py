@@ -106,14 +106,8 @@ NOT_REACHED = {
         "allocate' line)",
     "vllm-1710-docker-tp-crash-shm-size":
         "the stored report is truncated to its title; the ncclShmOpen error is not in the text",
-    "llamafactory-3866-autogptq050-libcudart12-missing-upgrade-071":
-        "'libcudart.so.12:cannot open' names no package; that auto-gptq 0.5.0 was built for "
-        "CUDA 12 is not in envcheck's tables",
     "llamafactory-6661-internlm3-needs-transformers-4471-vs-pin-4461":
         "no error text; which transformers InternLM3 needs is knowledge about one model",
-    "msswift-2089-rtx4090-flashattn-rotary-missing-zh":
-        "'import flash_attn rotary fail' is the reporter's paraphrase, not a message a tool "
-        "prints",
     "onnxruntime-18916-colab-cuda122-ort116-built-for-cuda11":
         "no error text; ONNX Runtime's CUDA builds are not in envcheck's tables",
     "pyg-sparse-86-ubuntu2004-torch-cu102-sparse-built-cuda111":

@@ -159,3 +159,15 @@ def test_a_pyg_extension_built_for_another_cuda_is_stated() -> None:
              "10.0. Please reinstall the torch_sparse that matches your PyTorch install.")
     result = _doctor("I'm trying to run PyTorch Geometric in google colab", error)
     assert _verdict(result, "torchvision_mismatch") == "confirmed"
+
+
+def test_gptq_kernels_and_flash_attn_optional_kernels_point_at_the_packages() -> None:
+    # https://github.com/hiyouga/LlamaFactory/issues/3866 (auto-gptq 0.5.0's warnings) and
+    # https://github.com/modelscope/ms-swift/issues/2089 (Qwen's modeling code's warning)
+    result = _doctor("auto-gptq 0.5.0\nA100和T4测试都是相同的问题",
+                     "CUDA extension not installed\nexllama_kernels not installed")
+    assert _first(result) == "broken_requirements"
+    result = _doctor("GPU：4090\n系统：ubuntu 22.04", "import flash_attn rotary fail")
+    assert _first(result) == "broken_requirements"
+    # a warning, not a proof: nothing is raised as an error from it
+    assert not [f for f in result.findings if f.severity == "error"]
