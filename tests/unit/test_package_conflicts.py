@@ -167,7 +167,8 @@ def test_gptq_kernels_and_flash_attn_optional_kernels_point_at_the_packages() ->
     result = _doctor("auto-gptq 0.5.0\nA100和T4测试都是相同的问题",
                      "CUDA extension not installed\nexllama_kernels not installed")
     assert _first(result) == "broken_requirements"
-    result = _doctor("GPU\uff1a4090\n\u7cfb\u7edf\uff1aubuntu 22.04", "import flash_attn rotary fail")
+    zh_template = "GPU\uff1a4090\n\u7cfb\u7edf\uff1aubuntu 22.04"
+    result = _doctor(zh_template, "import flash_attn rotary fail")
     assert _first(result) == "broken_requirements"
     # a warning, not a proof: nothing is raised as an error from it
     assert not [f for f in result.findings if f.severity == "error"]
