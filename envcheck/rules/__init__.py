@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from envcheck.findings import Finding, sort_findings
 from envcheck.rules import (
+    companion_rules,
     driver_rules,
     framework_rules,
     host_rules,
@@ -26,6 +27,7 @@ RULES: tuple[Rule, ...] = (
     *host_rules.RULES[1:],
     *requirements_rules.RULES,
     *framework_rules.RULES,
+    *companion_rules.RULES,
     *probe_rules.RULES,
 )
 
