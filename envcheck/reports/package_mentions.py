@@ -34,7 +34,10 @@ _WINDOWS = re.compile(r"^\s*win(?:dows)?[\s-]*(\d{1,2})\b", re.IGNORECASE)
 
 _INSTALLED = re.compile(r"\binstalled\b", re.IGNORECASE)
 _NEGATED = re.compile(r"(?:\bnot|\bnever|n't|\bwithout)\b[^.;!?]{0,20}$", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.;!?](?:\s|$)|$")
+# The clause of what was installed ends at the sentence, or where it turns to something else
+# ("installed onnxruntime-gpu and uninstalled onnxruntime", "... but not onnxruntime").
+_SENTENCE_END = re.compile(r"[.;!?](?:\s|$)|\b(?:but|then|instead|rather|except|without|not|"
+                           r"uninstall\w*|remov\w*|replac\w*)\b|$", re.IGNORECASE)
 _TOKEN = re.compile(r"(?<![\w.-])([A-Za-z][\w.-]*[A-Za-z0-9])")
 
 

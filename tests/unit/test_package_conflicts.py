@@ -82,7 +82,9 @@ def test_cpu_and_gpu_distributions_of_one_module_installed_together() -> None:
 def test_one_distribution_named_or_a_negated_install_is_no_conflict() -> None:
     for text in ("Ubuntu 18.04\nI installed onnxruntime-gpu 1.6.0 and it works.",
                  "Ubuntu 18.04\nI haven't installed onnxruntime, only onnxruntime-gpu.",
-                 "Ubuntu 18.04\nonnxruntime and onnxruntime-gpu should not both be installed."):
+                 "Ubuntu 18.04\nonnxruntime and onnxruntime-gpu should not both be installed.",
+                 "Ubuntu 18.04\nI installed onnxruntime-gpu and uninstalled onnxruntime.",
+                 "Ubuntu 18.04\nI installed onnxruntime-gpu instead of onnxruntime."):
         result = _doctor(text)
         assert not [f for f in result.findings if f.severity == "error"], text
 
