@@ -94,8 +94,9 @@ def _shared_module(row: SharedModule, providers: list[Package]) -> Finding:
         id="several-distributions-of-one-module",
         category="broken_requirements",
         severity="error",
-        summary=f"{' and '.join(names)} are installed together: they all install the "
-                f"`{row.module}` module, so one hides the other",
+        summary=f"{' and '.join(names)} are installed together: they "
+                f"{'both' if len(names) == 2 else 'all'} install the `{row.module}` module, "
+                "so one hides the other",
         explanation="pip treats them as unrelated distributions and lets them overwrite each "
                     "other's files: the module that imports is whichever was installed last, "
                     "often the CPU build, so the CUDA build's GPU support is missing (only "

@@ -174,3 +174,13 @@ def test_gptq_kernels_and_flash_attn_optional_kernels_point_at_the_packages() ->
     assert _first(result) == "broken_requirements"
     # a warning, not a proof: nothing is raised as an error from it
     assert not [f for f in result.findings if f.severity == "error"]
+
+
+def test_paddle_cpu_and_gpu_packages_installed_together() -> None:
+    # https://github.com/PaddlePaddle/Paddle/issues/47344 ("同时安装了paddle的CPU版本和GPU版本",
+    # paddlepaddle 2.3.2 and paddlepaddle-gpu 2.3.2 on CentOS 7.9)
+    report = ("Package          Version\n---------------- -------\npaddlepaddle     2.3.2\n"
+              "paddlepaddle-gpu 2.3.2\n")
+    found = [f for f in _doctor(report).findings if f.severity == "error"]
+    assert [f.id for f in found] == ["several-distributions-of-one-module"]
+    assert "`paddle` module" in found[0].summary
