@@ -184,3 +184,12 @@ def test_paddle_cpu_and_gpu_packages_installed_together() -> None:
     found = [f for f in _doctor(report).findings if f.severity == "error"]
     assert [f.id for f in found] == ["several-distributions-of-one-module"]
     assert "`paddle` module" in found[0].summary
+
+
+def test_a_packages_own_version_check_is_stated() -> None:
+    # https://github.com/YanWenKun/Hunyuan3D-2-WinPortable/issues/105 (transformers'
+    # require_version, transformers/utils/versions.py)
+    error = ("ImportError: tokenizers>=0.22.0,<=0.23.0 is required for a normal functioning of "
+             "this module, but found tokenizers==0.21.4.")
+    result = _doctor("Python 3.12.7", error)
+    assert _verdict(result, "broken_requirements") == "confirmed"
