@@ -111,8 +111,9 @@ NOT_REACHED = {
     "onnxruntime-18916-colab-cuda122-ort116-built-for-cuda11":
         "no error text; ONNX Runtime's CUDA builds are not in envcheck's tables",
     "pyg-sparse-86-ubuntu2004-torch-cu102-sparse-built-cuda111":
-        "torch_sparse's CUDA-mismatch message does not say whether its build came from a "
-        "wheel (a companion mismatch, ranked first) or a local toolkit, as here",
+        "torch_sparse's CUDA-mismatch message states a companion built for another CUDA "
+        "(confirmed, ranked first) but not whether that build came from a wheel or, as here, "
+        "from a local CUDA 11 toolkit; the report shows no toolkit",
     "ray-30333-multinode-nccl-socket-ifname-excludes-wlan":
         "'Trials did not complete' says nothing; the NCCL_SOCKET_IFNAME setting that excluded"
         " the interface is not in the text",
