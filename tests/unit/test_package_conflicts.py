@@ -193,3 +193,32 @@ def test_a_packages_own_version_check_is_stated() -> None:
              "this module, but found tokenizers==0.21.4.")
     result = _doctor("Python 3.12.7", error)
     assert _verdict(result, "broken_requirements") == "confirmed"
+
+
+# https://github.com/Lightning-AI/pytorch-lightning/issues/899: a conda list cut after its
+# first rows, the variant selector among them, and Lightning's "no GPUs" error.
+CONDA_CPU = ("```\n# Name                    Version                   Build  Channel\n"
+             "_libgcc_mutex             0.1                        main  \n"
+             "_pytorch_select           0.1                       {build}  \n"
+             "absl-py                   0.9.0                    py37_0  \n```")
+LIGHTNING = ("pytorch_lightning.utilities.debugging.MisconfigurationException: \n"
+             "            You requested GPUs: [0]\n            But your machine only has: []")
+
+
+def test_condas_variant_selector_says_the_cpu_build_is_installed() -> None:
+    result = _doctor(CONDA_CPU.format(build="cpu_0"), LIGHTNING)
+    torch = result.snapshot.torch
+    assert torch.status == "ok"
+    assert torch.cuda is None
+    assert torch.provenance.get("cuda") == "derived"
+    assert _verdict(result, "cpu_only_wheel") == "likely"
+    assert _first(result) == "cpu_only_wheel"
+
+
+def test_the_gpu_selector_or_no_gpu_message_is_no_cpu_build_finding() -> None:
+    result = _doctor(CONDA_CPU.format(build="gpu_0"), LIGHTNING)
+    assert result.snapshot.torch.status == "unknown"
+    assert _verdict(result, "cpu_only_wheel") == "possible"
+    # without a message that asked for CUDA, a CPU build on a machine of unknown GPUs is fine
+    result = _doctor(CONDA_CPU.format(build="cpu_0"))
+    assert not [f for f in result.findings if f.severity == "error"]
