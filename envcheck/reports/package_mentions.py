@@ -1,6 +1,10 @@
-"""Packages a report names without a package list: the fields of TensorFlow's issue template
-("### TensorFlow version" and its answer a few lines below), and what the text says is
-installed ("I had installed both onnxruntime and onnxruntime-gpu").
+"""Packages a report names without a package list:
+
+- the fields of TensorFlow's issue template ("### TensorFlow version" and its answer a few
+  lines below; Python, the OS and the CUDA installed for it likewise);
+- what the text says is installed ("I had installed both onnxruntime and onnxruntime-gpu");
+- the torch release it tries to install ("but can not install pytorch 2.4.1"), which
+  envcheck.reports.wanted_torch judges when no torch is installed.
 
 Only distributions envcheck's framework table knows (envcheck/knowledge/frameworks.py) are
 read from a sentence: a name there is a package for certain, and the rules that use them
@@ -20,8 +24,8 @@ from envcheck.reports.line_facts import CudaMention, LineFacts
 from envcheck.snapshot import Package
 from envcheck.versions import version_or_none
 
-# TensorFlow's bug template (.github/ISSUE_TEMPLATE/00-bug-issue.yaml renders each field as a
-# "### <label>" heading, the answer after a blank line).
+# TensorFlow's bug-report form renders each field as a "### <label>" heading with the answer
+# after a blank line (tensorflow/tensorflow issues 60237, 64536).
 _HEADING = re.compile(
     r"^\s*#{2,4}\s*(?P<field>tensorflow version|python version|os platform and distribution|"
     r"cuda/cudnn version)\s*$", re.IGNORECASE)
@@ -92,7 +96,7 @@ def _field_facts(field: str, value: str) -> LineFacts | None:
 # in words (an install command is read by envcheck.reports.install_logs).
 _INSTALL_TORCH = re.compile(
     r"\binstall(?:ing)?\s+(?:the\s+)?(?:py)?torch\s*(?:version\s*)?v?"
-    r"(?P<version>\d{1,2}\.\d{1,3}(?:\.\d{1,3})?)(?![\d.]*\+|[\d])", re.IGNORECASE)
+    r"(?P<version>\d{1,2}\.\d{1,3}(?:\.\d{1,3})?)(?!\d)", re.IGNORECASE)
 
 
 def _wanted_torch(line: str) -> tuple[Package, ...]:
