@@ -728,13 +728,26 @@ def _torch_from_packages(packages: list[Package], conda: list[CondaPackage]) -> 
             cudnn = _version(conda_cudnn.group(1))
             provenance["cudnn"] = "derived"
     if version is None:
-        return Torch(status="unknown", detail=NOT_IN_REPORT)
+        return _torch_from_selector(conda) or Torch(status="unknown", detail=NOT_IN_REPORT)
     provenance["version"] = "derived"
     detail = f"from the report: {source} package list"
     if "cuda" not in provenance:
         detail += "; torch's CUDA build is not in the report"
     return Torch(status="ok", version=version, cuda=cuda, hip=hip, cudnn=cudnn,
                  provenance=provenance, detail=detail)
+
+
+def _torch_from_selector(conda: list[CondaPackage]) -> Torch | None:
+    """`_pytorch_select 0.1 cpu_0` in a conda list cut before its pytorch row: the CPU build,
+    version unknown (envcheck.knowledge.conda_selectors)."""
+    from envcheck.knowledge.conda_selectors import selects_cpu_build
+
+    row = next((row for row in conda if selects_cpu_build(row.name, row.build)), None)
+    if row is None:
+        return None
+    return Torch(status="ok", provenance={"cuda": "derived"},
+                 detail=f"from the report: conda's {row.name} {row.version} {row.build} "
+                        "selects pytorch's CPU build; torch's version is not in the report")
 
 
 def _single_cudnn(paths: list[str]) -> Version | None:

@@ -186,8 +186,10 @@ def describe(facts: LineFacts) -> list[tuple[FactName, str]]:
         found.append(("GPU", gpu.name + (f" (sm {gpu.compute_capability})"
                                          if gpu.compute_capability else "")))
     for package in (*facts.installed, *facts.listed):
-        if package.name.lower() in ("torch", "torchvision", "torchaudio", "xformers"):
-            found.append(("package", f"{package.name} {package.version}"))
+        # and what a sentence or a template names (envcheck.reports.package_mentions)
+        if package.name.lower() in ("torch", "torchvision", "torchaudio", "xformers",
+                                    "tensorflow") or not package.version:
+            found.append(("package", f"{package.name} {package.version}".strip()))
     for path in facts.library_paths:
         found.append(("library", path))
     if facts.docker_run is not None:

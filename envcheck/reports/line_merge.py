@@ -89,7 +89,7 @@ def installed_packages(evidence: LineEvidence) -> list[Package]:
     """What pip's log and `pip show` say is installed at the end of the paste."""
     installed: dict[str, Package] = {}
     for kind, facts in evidence.items:
-        if kind in ("pip-grep", "prose"):
+        if kind in ("pip-grep", "prose", "package-mention"):
             # prose lists torch's companions and CUDA packages ("- torchvision: 0.17.1")
             for package in facts.listed:
                 installed[normalize_name(package.name)] = package
@@ -135,6 +135,7 @@ def merge_python(python: PythonEnv, evidence: LineEvidence) -> PythonEnv:
         ("python-banner", lambda f: f.python_version, "the Python banner"),
         ("banner", lambda f: f.python_version, "a tool's start-up banner"),
         ("issue-template", lambda f: f.python_version, "the issue template"),
+        ("package-mention", lambda f: f.python_version, "the issue template"),
         ("prose", lambda f: f.python_version, "the text"),
     )
     for kind, get, what in candidates:
@@ -155,7 +156,7 @@ def merge_python(python: PythonEnv, evidence: LineEvidence) -> PythonEnv:
 
 def merge_system(system: System, evidence: LineEvidence) -> System:
     os_name = system.os or evidence.last(("os-release", "issue-template"), lambda f: f.os) or (
-        evidence.last(("prose-os",), lambda f: f.os))
+        evidence.last(("prose-os", "package-mention"), lambda f: f.os))
     glibc = system.glibc or evidence.last(("glibc-version",), lambda f: f.glibc)
     env = dict(system.env)
     ld_library_path = evidence.ld_library_path
@@ -247,7 +248,8 @@ def merge_toolkits(toolkits: tuple[Toolkit, ...], evidence: LineEvidence) -> tup
     what = ("the CUDA version torch.utils.cpp_extension detected (the nvcc of CUDA_HOME or "
             "PATH; path not given)")
     if detected is None and not toolkits:
-        detected = evidence.last(("build-output", "prose"), lambda f: f.detected_nvcc or next(
+        detected = evidence.last(("build-output", "prose", "package-mention"),
+                                 lambda f: f.detected_nvcc or next(
             (m.version for m in reversed(f.cuda_mentions) if m.role == "toolkit"), None))
         what = "the toolkit as a path, a build log or the text names it (path not given)"
     if detected is None or any(t.nvcc_version is not None and t.nvcc_version.release[:2]

@@ -99,6 +99,11 @@ def other_readings(snapshot: Snapshot, items: NumberedFacts) -> tuple[ReadingGro
     companions = _companion_builds(base)
     if companions is not None:
         groups.append(companions)
+    from envcheck.reports.wanted_torch import wanted_torch_reading
+
+    wanted = wanted_torch_reading(base, items)
+    if wanted is not None:
+        groups.append(wanted)
     return tuple(groups)
 
 
@@ -258,8 +263,10 @@ def _branch_readings(snapshot: Snapshot, items: NumberedFacts
 
 def _gpu_assumption(snapshot: Snapshot) -> ReadingGroup | None:
     torch = snapshot.torch
+    # measured (torch said so) or derived from what selected the build (conda's variant
+    # selector, a +cpu label): the group speaks only for a message that asked for CUDA
     cpu_build = (torch.status == "ok" and torch.cuda is None and not torch.hip
-                 and torch.provenance.get("cuda") == "measured")
+                 and torch.provenance.get("cuda") in ("measured", "derived"))
     if not cpu_build or snapshot.gpus or snapshot.driver.status in ("ok", "absent"):
         return None
     assumed = replace(snapshot, gpus=(Gpu(index=0, name=_UNNAMED_GPU),))

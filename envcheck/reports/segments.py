@@ -47,6 +47,7 @@ from envcheck.reports.install_logs import (
 )
 from envcheck.reports.line_facts import LineFacts, Reader
 from envcheck.reports.package_lists import normalize_name, parse_requirement_line
+from envcheck.reports.package_mentions import read_package_mentions
 from envcheck.reports.prose_facts import (
     read_banner,
     read_build_output,
@@ -106,6 +107,7 @@ SegmentKind = Literal[
     "prose",
     "prose-os",
     "prose-gpu",
+    "package-mention",
     # A message from envcheck's error-signature table (envcheck.reports.build).
     "error-message",
 ]
@@ -138,6 +140,7 @@ LINE_READERS: tuple[tuple[SegmentKind, Reader], ...] = (
     ("prose", read_prose_versions),
     ("prose-os", read_prose_os),
     ("prose-gpu", read_prose_gpus),
+    ("package-mention", read_package_mentions),
 )
 
 # Words (lower case) without which a reader cannot match a line: the paste is searched for
@@ -178,6 +181,8 @@ LINE_TRIGGERS: dict[SegmentKind, tuple[str, ...]] = {
     "prose-os": ("ubuntu", "debian", "centos", "rocky", "alma", "rhel", "fedora", "suse",
                  "arch linux", "manjaro", "mint", "pop!", "windows", "wsl", "macos"),
     "prose-gpu": _GPU_WORDS,
+    "package-mention": ("install", "tensorflow version", "python version", "os platform",
+                        "cuda/cudnn version"),
 }
 
 

@@ -6,7 +6,9 @@ from dataclasses import replace
 
 from envcheck.findings import Finding, sort_findings
 from envcheck.rules import (
+    companion_rules,
     driver_rules,
+    framework_rules,
     host_rules,
     probe_rules,
     requirements_rules,
@@ -24,6 +26,8 @@ RULES: tuple[Rule, ...] = (
     *stack_rules.RULES,
     *host_rules.RULES[1:],
     *requirements_rules.RULES,
+    *framework_rules.RULES,
+    *companion_rules.RULES,
     *probe_rules.RULES,
 )
 

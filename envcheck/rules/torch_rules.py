@@ -34,7 +34,7 @@ def _has_nvidia_gpu(snapshot: Snapshot) -> bool:
 
 def check_cpu_only(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
     torch = snapshot.torch
-    if torch.status != "ok" or torch.version is None or torch.cuda is not None or torch.hip:
+    if torch.status != "ok" or torch.cuda is not None or torch.hip:
         return
     if "cuda" not in torch.provenance:
         return  # a package list says "torch==2.1.0" without saying which build
@@ -50,13 +50,14 @@ def check_cpu_only(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
         id="cpu-only-torch-on-gpu-machine",
         category="cpu_only_wheel",
         severity="error",
-        summary=f"torch {torch.version} is a CPU-only build, but this machine has {gpus}",
+        summary=f"{f'torch {torch.version}' if torch.version else 'the installed torch'} is a "
+                f"CPU-only build, but this machine has {gpus}",
         explanation="A CPU build has no CUDA code at all: torch.cuda.is_available() is False "
                     "and .cuda() raises 'Torch not compiled with CUDA enabled'. It usually "
                     "comes from a +cpu index, a conda cpuonly package, or a platform with no "
                     "CUDA wheels.",
         fix=fix,
-        evidence={"torch": str(torch.version), "gpus": str(count)},
+        evidence={"torch": str(torch.version or "version not known"), "gpus": str(count)},
     )
 
 

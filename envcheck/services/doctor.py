@@ -36,6 +36,7 @@ from envcheck.reports.prose_facts import shows_cuda_build
 from envcheck.reports.segments import unquoted
 from envcheck.rules import run_rules
 from envcheck.rules.context import Thresholds
+from envcheck.rules.framework_rules import shadowed_gpu_build_findings
 from envcheck.services.lock import LOCK_DIR
 from envcheck.snapshot import Snapshot
 
@@ -138,6 +139,7 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
     decided = decided_by_every_reading(results, findings)
     if request.error_text:
         decided += pip_resolution_findings(request.error_text, snapshot)
+        decided += shadowed_gpu_build_findings(request.error_text, snapshot)
         decided += message_findings(request.error_text, snapshot, (*findings, *decided),
                                     results)
     if decided:

@@ -29,9 +29,6 @@ NOT_REACHED = {
         "driver 342.01 really is too old for CUDA 10.0 (confirmed); the GeForce 210's compute "
         "capability (1.2) and torch 1.2.0's arch list are in neither the report nor the tables, "
         "so the arch cause stays 'possible' behind the confirmed driver cause",
-    "pytorch-137853-macos-py313-no-wheel":
-        "no error text (a screenshot) and torch is not installed; the wanted release (2.4.1) "
-        "is only named in prose, so no rule has a torch release to hold Python 3.13 against",
     "nccl-667-pxb-pix-hang-acs-vtd":
         "a hang with no error text; the cause (PCIe ACS / VT-d blocking peer-to-peer) is in "
         "the BIOS, not in any fact the topology matrix gives",
@@ -101,11 +98,6 @@ NOT_REACHED = {
         "no error text; which cuDNN the process linked is shown only as a path in the thread",
     "rvc-webui-2564-rtx5090-needs-cu128-build":
         "no error text; the bundled torch's build is not named in the report",
-    "tensorflow-60237-win10-tf212-native-gpu-dropped":
-        "TensorFlow's 'GPU is NOT AVAILABLE' has no signature; that TF >= 2.11 has no GPU build "
-        "for native Windows is not in envcheck's tables",
-    "tensorflow-64536-win10-tf216-native-gpu-dropped":
-        "no error text; TensorFlow's Windows builds are not in envcheck's tables",
     "transformers-28280-deepspeed-multigpu-hang-nccl-p2p":
         "a hang with no error text; that peer-to-peer between the GPUs is broken shows only in "
         "what the reporter tried",
@@ -114,25 +106,14 @@ NOT_REACHED = {
         "allocate' line)",
     "vllm-1710-docker-tp-crash-shm-size":
         "the stored report is truncated to its title; the ncclShmOpen error is not in the text",
-    "dgl-3932-win10-cpu-dgl-and-dgl-cu111-both-installed":
-        "DGL's 'install the cuda version of dgl' ranks a CPU build first; that both the CPU "
-        "and the cu111 packages are installed is not in the report's text",
-    "llamafactory-3866-autogptq050-libcudart12-missing-upgrade-071":
-        "'libcudart.so.12:cannot open' names no package; that auto-gptq 0.5.0 was built for "
-        "CUDA 12 is not in envcheck's tables",
     "llamafactory-6661-internlm3-needs-transformers-4471-vs-pin-4461":
         "no error text; which transformers InternLM3 needs is knowledge about one model",
-    "msswift-2089-rtx4090-flashattn-rotary-missing-zh":
-        "'import flash_attn rotary fail' is the reporter's paraphrase, not a message a tool "
-        "prints",
     "onnxruntime-18916-colab-cuda122-ort116-built-for-cuda11":
         "no error text; ONNX Runtime's CUDA builds are not in envcheck's tables",
-    "onnxruntime-6183-colab-p100-cpu-and-gpu-pkgs-cuda101":
-        "no error text; that onnxruntime and onnxruntime-gpu are both installed is only in "
-        "the thread",
     "pyg-sparse-86-ubuntu2004-torch-cu102-sparse-built-cuda111":
-        "torch_sparse's CUDA-mismatch message does not say whether its build came from a "
-        "wheel (a companion mismatch, ranked first) or a local toolkit, as here",
+        "torch_sparse's CUDA-mismatch message states a companion built for another CUDA "
+        "(confirmed, ranked first) but not whether that build came from a wheel or, as here, "
+        "from a local CUDA 11 toolkit; the report shows no toolkit",
     "ray-30333-multinode-nccl-socket-ifname-excludes-wlan":
         "'Trials did not complete' says nothing; the NCCL_SOCKET_IFNAME setting that excluded"
         " the interface is not in the text",

@@ -25,6 +25,7 @@ TABLES = {
     "cuda_drivers.toml": [("cuda", "cuda"), ("toolkit", "release"), ("minor_compat", "major")],
     "nvcc_targets.toml": [("nvcc", "cuda")],
     "cudnn.toml": [("cudnn", "cudnn")],
+    "companion_pairs.toml": [("pair", "torch")],
 }
 
 
