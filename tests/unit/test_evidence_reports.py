@@ -46,8 +46,6 @@ NOT_REACHED = {
     "ollama-1877-gtx950m-cc52-unsupported":
         "'CUDA error 999' is unspecific; that ollama 0.1.19's CUDA build needed compute "
         "capability >= 6.0 is not in envcheck's tables",
-    "paddle-11997-post87-cudnn7-wheel-host-cudnn5-segfault":
-        "a bare segmentation fault; the host's cuDNN 5 is stated only in the thread's replies",
     "paddle-6132-cudnn7-test-fail-ld-library-path":
         "a failing unit test with no loader or version message; the other cuDNN on "
         "LD_LIBRARY_PATH was found by the maintainers, not shown in the report",
@@ -82,18 +80,12 @@ NOT_REACHED = {
     "ollama-9124-tesla-k80-cc37-below-ollama-min-50":
         "no error text (the GPUs are silently ignored); ollama's minimum compute capability is "
         "not in envcheck's tables",
-    "onnxruntime-20223-win-cuda12-pkg-1171-with-cudnn9":
-        "LoadLibrary error 126 for onnxruntime_providers_cuda.dll has no signature; ONNX "
-        "Runtime's cuDNN requirement is not in envcheck's tables",
     "paddle-17603-libcudart90-not-found-ld-library-path":
         "the message is in Chinese prose ('找不到libcudart.so.9.0'), not the loader's own "
         "text, and the LD_LIBRARY_PATH setting is not shown",
     "paddle-46571-centos6-glibc-paddle-gpu-shows-cpu":
         "no error text; 'CentOS 6' alone, and Paddle's glibc requirement is not in envcheck's "
         "tables",
-    "paddleocr-11998-conda-env-libstdcxx-glibcxx3430":
-        "the message names no path ('libstdc++.so.6: version GLIBCXX_3.4.30 not found'), so a "
-        "too-old system libstdc++ (glibc category) ranks before conda's copy shadowing it",
     "paddleocr-2289-driver-cuda90-paddle200-cu101":
         "no error text (CPU is used silently); the Paddle image's CUDA 10.1 is not a fact "
         "envcheck reads",

@@ -1,0 +1,306 @@
+"""Facts about the libraries a framework loads, as a paste states them: the GPU build of a
+framework other than torch (an ONNX Runtime package, a Paddle "postXY" wheel), the cuDNN
+a user says the machine has, the cuDNN a framework says it loaded, the libstdc++ the loader
+found lacking, and the library LD_DEBUG shows being loaded.
+
+Each reader is one pattern over the whole paste; none of them looks at where the paste came
+from. A cuDNN version written in prose is tagged with the role its clause gives it: the
+machine's ("本机安装的是cudnn5", "I have cuDNN 8.9"), a build's or a requirement's ("compiled
+with CUDNN 7.6", "cudnn 7 to build", "需要 cudnn 8"), or unclear ("with cuda12.4 cudnn9").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from packaging.version import Version
+
+from envcheck.versions import version_or_none
+
+CudnnRole = Literal["machine", "build", "unclear"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FrameworkMention:
+    """A GPU build of a framework named with its version."""
+
+    framework: Literal["onnxruntime-gpu", "paddlepaddle-gpu"]
+    version: Version
+    cuda_major: int | None = None
+    """The CUDA major its package name says (onnxruntime-win-x64-cuda12-1.17.1)."""
+    tag: str | None = None
+    """Paddle's local build tag ("post87")."""
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CudnnMention:
+    version: Version
+    role: CudnnRole
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadedCudnn:
+    """A framework's own comparison of its build's cuDNN with the one it loaded."""
+
+    compiled: Version
+    loaded: Version
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LibstdcxxFailure:
+    """The loader's "libstdc++.so.6: version `GLIBCXX_3.4.30' not found"."""
+
+    glibcxx: Version
+    path: str | None
+    """The libstdc++.so.6 it names, with its directory; None when it names none."""
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadedLibrary:
+    """LD_DEBUG's trace of one library: the file the loader mapped, and how it searched."""
+
+    soname: str
+    path: str
+    via_ld_library_path: bool
+    needed_by: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WheelLibrary:
+    """An NVIDIA library wheel named with its version (nvidia-nvjitlink-cu12==12.9.41)."""
+
+    distribution: str
+    version: Version
+
+
+@dataclass(frozen=True, kw_only=True)
+class LibraryFacts:
+    frameworks: tuple[FrameworkMention, ...] = ()
+    cudnn: tuple[CudnnMention, ...] = ()
+    loaded_cudnn: tuple[LoadedCudnn, ...] = ()
+    libstdcxx_failures: tuple[LibstdcxxFailure, ...] = ()
+    conda_libstdcxx: tuple[str, ...] = ()
+    """libstdc++.so.6 paths inside a conda environment, wherever the paste names them."""
+    loaded: tuple[LoadedLibrary, ...] = ()
+    wheels: tuple[WheelLibrary, ...] = ()
+
+
+def read_library_facts(text: str) -> LibraryFacts:
+    # A 5 MB paste: each pattern runs only on the lines holding its literal.
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        lowered = text  # lower() changed the length: no offsets to share (never in practice)
+    loaded = tuple(_loaded_libraries(text)) if "generating link map" in lowered else ()
+    return LibraryFacts(
+        frameworks=tuple(_frameworks(text, lowered)),
+        cudnn=tuple(_cudnn_mentions(text, lowered)),
+        loaded_cudnn=tuple(_loaded_cudnn(text, lowered)),
+        libstdcxx_failures=tuple(_libstdcxx_failures(text, lowered)),
+        conda_libstdcxx=tuple(dict.fromkeys(
+            m.group("path") for m in _matches(_CONDA_LIBSTDCXX, text, lowered, "libstdc++"))),
+        loaded=loaded, wheels=tuple(_wheels(text, lowered)) if loaded else ())
+
+
+def _matches(pattern: re.Pattern[str], text: str, lowered: str,
+             literal: str) -> Iterator[re.Match[str]]:
+    """`pattern`'s matches on the lines that contain `literal` (lower case)."""
+    position = lowered.find(literal)
+    while position != -1:
+        start = text.rfind("\n", 0, position) + 1
+        end = text.find("\n", position)
+        end = len(text) if end == -1 else end
+        yield from pattern.finditer(text, start, end)
+        position = lowered.find(literal, end)
+
+
+# --- framework builds -------------------------------------------------------------------------
+
+# ONNX Runtime's GitHub release packages: onnxruntime-win-x64-cuda12-1.17.1,
+# onnxruntime-linux-x64-gpu-cuda12-1.17.1, onnxruntime-linux-x64-gpu-1.16.3.
+_ORT_PACKAGE = re.compile(
+    r"(?<![A-Za-z0-9_])onnxruntime-(?:win|linux|osx)-(?:x64|x86|arm64|aarch64)-(?P<gpu>gpu[-_])?"
+    r"(?:cuda(?P<cuda>\d{2})-)?(?P<version>\d{1,2}\.\d{1,3}\.\d{1,3})\b")
+# The pip wheel: "onnxruntime-gpu==1.18.0", "onnxruntime-gpu 1.16.3" (pip list),
+# "onnxruntime_gpu-1.18.0-cp310-..." (a wheel file).
+_ORT_WHEEL = re.compile(
+    r"(?<![A-Za-z0-9_])onnxruntime[-_]gpu(?:\s*===?\s*|-|[ \t]+)v?"
+    r"(?P<version>\d{1,2}\.\d{1,3}\.\d{1,3})\b",
+    re.IGNORECASE)
+# "paddlepaddle_gpu-0.14.0.post87-cp27-...", "paddlepaddle-gpu==2.5.1.post120",
+# "paddlepaddle-gpu   2.6.1.post120".
+_PADDLE_WHEEL = re.compile(
+    r"(?<![A-Za-z0-9_])paddlepaddle[-_]gpu(?:\s*===?\s*|-|[ \t]+)"
+    r"(?P<version>\d{1,2}\.\d{1,3}\.\d{1,3})\.(?P<tag>post\d{2,4})\b", re.IGNORECASE)
+# pip saying it found no such version: a requested build, not an installed one.
+_UNRESOLVED = re.compile(r"No matching distribution found for|Could not find a version that "
+                         r"satisfies the requirement|from versions:", re.IGNORECASE)
+
+
+def _frameworks(text: str, lowered: str) -> list[FrameworkMention]:
+    found: list[FrameworkMention] = []
+    for match in _matches(_ORT_PACKAGE, text, lowered, "onnxruntime-"):
+        version = version_or_none(match.group("version"))
+        if version is None or not (match.group("gpu") or match.group("cuda")):
+            continue  # onnxruntime-linux-x64-1.17.1 is the CPU package
+        cuda = match.group("cuda")
+        found.append(FrameworkMention(framework="onnxruntime-gpu", version=version,
+                                      cuda_major=int(cuda) if cuda else None,
+                                      text=match.group(0)))
+    for match in _matches(_ORT_WHEEL, text, lowered, "onnxruntime"):
+        version = version_or_none(match.group("version"))
+        if version is not None and not _UNRESOLVED.search(_line_of(text, match.start())):
+            found.append(FrameworkMention(framework="onnxruntime-gpu", version=version,
+                                          text=match.group(0)))
+    for match in _matches(_PADDLE_WHEEL, text, lowered, "paddlepaddle"):
+        version = version_or_none(match.group("version"))
+        if version is not None and not _UNRESOLVED.search(_line_of(text, match.start())):
+            found.append(FrameworkMention(framework="paddlepaddle-gpu", version=version,
+                                          tag=match.group("tag").lower(), text=match.group(0)))
+    return found
+
+
+# --- cuDNN in prose ---------------------------------------------------------------------------
+
+# "cudnn9", "cuDNN v8.9.1", "cudnn\uff1a8.9.7" (a full-width colon), "CUDNN 7.6",
+# "cudnn版本为7.6.5". Not a file or a directory name (libcudnn.so.7, cudnn64_8.dll,
+# /cudnn/cudnn_v7/, nvidia-cudnn-cu12), not torch.backends.cudnn.version(), not a
+# "cuDNN version:" field (collect_env's, read elsewhere).
+_CUDNN = re.compile(
+    r"(?<![A-Za-z0-9_/.\\-])cudnn(?:\s*[:\uff1a=]\s*|\s*版本\s*(?:为|是|:|\uff1a)?\s*|"
+    r"\s*v(?=\d)|[ \t]+v?)?"
+    r"(?P<version>\d{1,2}(?:\.\d{1,3}){0,3})(?![A-Za-z0-9_]|\.\d|\.(?:dll|so|h)\b)",
+    re.IGNORECASE)
+# Clause breaks, full-width ones included (\uff0c \uff1b \uff08 \uff09: , ; ( )).
+_CLAUSE_BREAK = re.compile(r"[\uff0c,;\uff1b。()\uff08\uff09\n]|\. ")
+# Words that make a clause about the machine's own copy, or about a build or a requirement.
+_MACHINE_WORDS = re.compile(
+    r"本机|本地|安装的|装的|装了|系统|机器|\bmy\b|\bI (?:have|had|installed|use)\b|"
+    r"\binstalled\b|\bon (?:the|this|my) (?:machine|host|system|server)\b|\blocally\b",
+    re.IGNORECASE)
+_BUILD_WORDS = re.compile(
+    r"编译|下载|安装包|版本要求|需要|要求|支持|\bcompiled\b|\bbuilt\b|\bbuild\b|\bwheel\b|"
+    r"\brequires?\b|\brequired\b|\bneeds?\b|\bsupport(?:s|ed)?\b|\bexpects?\b",
+    re.IGNORECASE)
+
+
+def _cudnn_mentions(text: str, lowered: str) -> list[CudnnMention]:
+    found: list[CudnnMention] = []
+    for match in _matches(_CUDNN, text, lowered, "cudnn"):
+        version = version_or_none(match.group("version"))
+        if version is None:
+            continue
+        clause = _clause(text, match.start(), match.end())
+        role: CudnnRole = ("build" if _BUILD_WORDS.search(clause) else
+                           "machine" if _MACHINE_WORDS.search(clause) else "unclear")
+        found.append(CudnnMention(version=version, role=role, text=clause.strip()[:160]))
+    return found
+
+
+def _clause(text: str, start: int, end: int) -> str:
+    before = text[max(0, start - 80):start]
+    breaks = list(_CLAUSE_BREAK.finditer(before))
+    head = before[breaks[-1].end():] if breaks else before
+    after = text[end:end + 80]
+    following = _CLAUSE_BREAK.search(after)
+    tail = after[:following.start()] if following else after
+    return head + text[start:end] + tail
+
+
+# Paddle's own check: "The installed Paddle is compiled with CUDNN 7.6, but CUDNN version in
+# your machine is 7.3" (paddle/fluid/platform/device_context.cc).
+_PADDLE_CUDNN_CHECK = re.compile(
+    r"compiled with CUDNN (?P<compiled>\d{1,2}\.\d{1,2}), but CUDNN version in your machine is "
+    r"(?P<loaded>\d{1,2}\.\d{1,2})", re.IGNORECASE)
+
+
+def _loaded_cudnn(text: str, lowered: str) -> list[LoadedCudnn]:
+    found: list[LoadedCudnn] = []
+    for match in _matches(_PADDLE_CUDNN_CHECK, text, lowered, "in your machine is"):
+        compiled = version_or_none(match.group("compiled"))
+        loaded = version_or_none(match.group("loaded"))
+        if compiled is not None and loaded is not None:
+            found.append(LoadedCudnn(compiled=compiled, loaded=loaded, text=match.group(0)))
+    return found
+
+
+# --- libstdc++ --------------------------------------------------------------------------------
+
+_LIBSTDCXX_FAILURE = re.compile(
+    r"(?P<path>(?:/[^\s:'\"`()]*)?libstdc\+\+\.so\.6)(?:\.\d+)*:? version [`'\u2018\"]?"
+    r"GLIBCXX_(?P<version>3\.4\.\d{1,2})['\u2019`\"]? not found")
+# A conda environment's own copy: .../anaconda3/lib, .../envs/NAME/lib, .../miniforge3/bin/../lib.
+_CONDA_LIBSTDCXX = re.compile(
+    r"(?P<path>/[^\s:'\"`()]*?(?:/(?:ana|mini)conda\d?|/miniforge\d?|/mambaforge|/envs/[^/\s]+)"
+    r"(?:/bin/\.\.)?/lib/libstdc\+\+\.so\.6)\b", re.IGNORECASE)
+
+
+def _libstdcxx_failures(text: str, lowered: str) -> list[LibstdcxxFailure]:
+    found: list[LibstdcxxFailure] = []
+    for match in _matches(_LIBSTDCXX_FAILURE, text, lowered, "glibcxx_"):
+        version = version_or_none(match.group("version"))
+        path = match.group("path")
+        if version is not None:
+            found.append(LibstdcxxFailure(glibcxx=version, path=path if "/" in path else None,
+                                          text=match.group(0)))
+    return found
+
+
+# --- LD_DEBUG=libs ----------------------------------------------------------------------------
+
+_LD_DEBUG_LINE = re.compile(
+    r"^\s*\d+:\s*(?:file=(?P<file>\S+) \[\d+\];\s+(?:needed by (?P<needed>\S+)|"
+    r"(?P<mapped>generating link map))|(?P<search>search path=\S*\s+\((?P<via>[A-Z_ ]+)\))|"
+    r"trying file=(?P<trying>\S+))", re.MULTILINE)
+
+
+def _loaded_libraries(text: str) -> list[LoadedLibrary]:
+    """A library's LD_DEBUG trace ends with the file it tried last before "generating link
+    map": the one the loader mapped."""
+    found: list[LoadedLibrary] = []
+    needed_by: dict[str, str] = {}
+    trying: str | None = None
+    via: str | None = None
+    for match in _LD_DEBUG_LINE.finditer(text):
+        if match.group("needed"):
+            needed_by[match.group("file")] = match.group("needed")
+            trying, via = None, None
+        elif match.group("search"):
+            via = match.group("via")
+        elif match.group("trying"):
+            trying = match.group("trying")
+        elif match.group("mapped"):
+            soname = match.group("file")
+            if trying is not None and trying.rsplit("/", 1)[-1] == soname:
+                found.append(LoadedLibrary(
+                    soname=soname, path=trying, needed_by=needed_by.get(soname),
+                    via_ld_library_path=via is not None and "LD_LIBRARY_PATH" in via))
+            trying, via = None, None
+    return found
+
+
+_NVIDIA_WHEEL = re.compile(
+    r"(?<![\w-])(?P<name>nvidia-[a-z]+(?:-[a-z]+)*-cu\d{2})(?:\s*==\s*|[ \t]+)"
+    r"(?P<version>\d{1,3}(?:\.\d{1,4}){1,4})\b", re.IGNORECASE)
+
+
+def _wheels(text: str, lowered: str) -> list[WheelLibrary]:
+    found: dict[str, WheelLibrary] = {}
+    for match in _matches(_NVIDIA_WHEEL, text, lowered, "nvidia-"):
+        version = version_or_none(match.group("version"))
+        if version is not None:
+            name = match.group("name").lower()
+            found[name] = WheelLibrary(distribution=name, version=version)
+    return list(found.values())
+
+
+def _line_of(text: str, position: int) -> str:
+    start = text.rfind("\n", 0, position) + 1
+    end = text.find("\n", position)
+    return text[start:end if end != -1 else len(text)]

@@ -1,0 +1,192 @@
+"""Rules over the library facts a paste states (envcheck.reports.library_facts): a
+framework's GPU build against the cuDNN the machine has, a cuDNN other than the installed
+one being loaded, a libstdc++ without the symbol version a binary needs, and a library that
+LD_LIBRARY_PATH puts ahead of the wheel that ships it.
+
+Each rule raises an error only when the facts it compares were all read; a paste that does
+not say one of them gets nothing from it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from envcheck.findings import Finding
+from envcheck.knowledge.framework_builds import builds_for, gcc_for_glibcxx
+from envcheck.reports.library_facts import (
+    CudnnMention,
+    FrameworkMention,
+    LibraryFacts,
+    LibstdcxxFailure,
+)
+
+
+def library_findings(facts: LibraryFacts) -> tuple[Finding, ...]:
+    found: dict[str, Finding] = {}
+    for finding in (*_framework_cudnn(facts), *_other_cudnn_loaded(facts),
+                    *_libstdcxx(facts), *_ld_library_path_ahead_of_wheel(facts)):
+        found.setdefault(finding.id, finding)
+    return tuple(found.values())
+
+
+def machine_cudnn(facts: LibraryFacts) -> tuple[CudnnMention, ...]:
+    """The cuDNN the paste says the machine has: the mentions it ties to the machine, else
+    those it ties to nothing (never a build's or a requirement's)."""
+    machine = tuple(m for m in facts.cudnn if m.role == "machine")
+    return machine or tuple(m for m in facts.cudnn if m.role == "unclear")
+
+
+def _framework_cudnn(facts: LibraryFacts) -> Iterator[Finding]:
+    machine = machine_cudnn(facts)
+    majors = {m.version.major for m in machine}
+    if len(majors) != 1:
+        return  # none stated, or the paste names two majors: it does not say which loads
+    machine_major = majors.pop()
+    for mention in facts.frameworks:
+        rows = builds_for(mention.framework, mention.version, cuda_major=mention.cuda_major,
+                          tag=mention.tag)
+        needed = {row.cudnn_major for row in rows}
+        if len(needed) != 1:
+            continue  # not in the table, or its builds differ and the name does not say which
+        needed_major = needed.pop()
+        if needed_major == machine_major:
+            continue
+        row = rows[0]
+        stated = machine[0]
+        yield Finding(
+            id="framework-build-needs-other-cudnn", category="cudnn_mismatch",
+            severity="error",
+            summary=f"{_named(mention)} is built with cuDNN {needed_major}.x (CUDA {row.cuda}), "
+                    f"but the machine has cuDNN {stated.version} ({stated.text!r})",
+            explanation="cuDNN's major versions are not interchangeable: the framework's GPU "
+                        f"library links libcudnn {needed_major}, so with only cuDNN "
+                        f"{machine_major} installed it fails to load (Windows: LoadLibrary "
+                        "error 126) or crashes in its first convolution. Source: "
+                        f"{row.source.title} ({row.source.url}).",
+            fix=f"install cuDNN {needed_major}.x for CUDA {row.cuda_major} next to this build, "
+                f"or install a build of {mention.framework} made for cuDNN {machine_major}",
+            evidence={"framework": mention.framework, "version": str(mention.version),
+                      "build_cudnn_major": str(needed_major),
+                      "machine_cudnn": str(stated.version), "source": row.source.url},
+            rule="framework-cudnn-matches")
+
+
+def _named(mention: FrameworkMention) -> str:
+    return mention.text if mention.tag or mention.cuda_major else (
+        f"{mention.framework} {mention.version}")
+
+
+def _other_cudnn_loaded(facts: LibraryFacts) -> Iterator[Finding]:
+    """The framework says it loaded cuDNN 7.3 where the user installed 7.6.5: another copy
+    comes first on the loader's path."""
+    installed = [m for m in facts.cudnn if m.role == "machine" and len(m.version.release) >= 2]
+    for loaded in facts.loaded_cudnn:
+        for mention in installed:
+            if mention.version.release[:2] == loaded.loaded.release[:2]:
+                break
+        else:
+            if not installed:
+                return
+            stated = installed[0]
+            yield Finding(
+                id="loaded-cudnn-is-not-the-installed-one", category="lib_shadowing",
+                severity="error",
+                summary=f"cuDNN {loaded.loaded} is loaded ({loaded.text!r}), but the cuDNN "
+                        f"installed is {stated.version} ({stated.text!r}): another copy comes "
+                        "first on the loader's path",
+                explanation="The framework reports the cuDNN it actually loaded; when that is "
+                            "not the version installed, an older copy elsewhere (a second "
+                            "CUDA install, a conda environment, a directory on "
+                            "LD_LIBRARY_PATH) is found before it.",
+                fix="find the copies (ldconfig -p | grep libcudnn; echo $LD_LIBRARY_PATH) and "
+                    f"remove the cuDNN {loaded.loaded} one, or put the {stated.version} "
+                    "directory first on LD_LIBRARY_PATH",
+                evidence={"loaded": str(loaded.loaded), "installed": str(stated.version),
+                          "compiled": str(loaded.compiled)},
+                rule="loaded-cudnn-is-installed")
+
+
+_CONDA_PREFIX = re.compile(r"/(?:ana|mini)conda\d?/|/miniforge\d?/|/mambaforge/|/envs/[^/]+/",
+                           re.IGNORECASE)
+_SYSTEM_LIB = re.compile(r"^/(?:usr/)?lib(?:64|32)?/")
+
+
+def _libstdcxx(facts: LibraryFacts) -> Iterator[Finding]:
+    conda = set(facts.conda_libstdcxx)
+    for failure in facts.libstdcxx_failures:
+        path = failure.path or (next(iter(conda)) if len(conda) == 1 else None)
+        if path is None:
+            continue
+        row = gcc_for_glibcxx(failure.glibcxx)
+        needs = (f"the libstdc++ of GCC {row.gcc} or newer" if row is not None
+                 else "a newer libstdc++")
+        evidence = {"library": path, "glibcxx": f"GLIBCXX_{failure.glibcxx}",
+                    **({"gcc": str(row.gcc), "source": row.source.url} if row else {})}
+        if _CONDA_PREFIX.search(path):
+            yield _conda_libstdcxx(failure, path, needs, evidence)
+        elif _SYSTEM_LIB.match(path):
+            yield Finding(
+                id="system-libstdcxx-too-old", category="glibc", severity="error",
+                summary=f"the system's {path} lacks GLIBCXX_{failure.glibcxx}: the binary "
+                        f"needs {needs}",
+                explanation="The binary was built with a newer GCC than the one this "
+                            "operating system's C++ runtime comes from (GCC's libstdc++ ABI "
+                            "table); the OS is too old for it.",
+                fix="use a newer OS (or its container image), or a build of the package "
+                    "made for this OS",
+                evidence=evidence, rule="libstdcxx-new-enough")
+
+
+def _conda_libstdcxx(failure: LibstdcxxFailure, path: str, needs: str,
+                     evidence: dict[str, str]) -> Finding:
+    named = "the loader names it" if failure.path else "the paste names it"
+    return Finding(
+        id="conda-libstdcxx-shadows-system", category="lib_shadowing", severity="error",
+        summary=f"the conda environment's own {path} is the libstdc++ loaded ({named}) and it "
+                f"lacks GLIBCXX_{failure.glibcxx}: the binary needs {needs}",
+        explanation="A conda environment's Python finds its environment's lib/ first (its "
+                    "RPATH), so the environment's older libstdc++.so.6 is loaded instead of "
+                    "a newer one elsewhere (the system's); the binary was built with a newer "
+                    "GCC than the one that libstdc++ comes from (GCC's libstdc++ ABI table).",
+        fix="conda install -c conda-forge 'libstdcxx-ng>=" + evidence.get("gcc", "12") + "'   "
+            "# in that environment; or remove the environment's libstdc++.so.6 so the "
+            "system's newer one is found",
+        evidence=evidence, rule="libstdcxx-new-enough")
+
+
+# Library file name -> the NVIDIA wheel that ships it (nvidia-<name>-cuXX).
+_WHEEL_OF = (("libnvJitLink", "nvidia-nvjitlink"), ("libcusparse", "nvidia-cusparse"),
+             ("libcublasLt", "nvidia-cublas"), ("libcublas", "nvidia-cublas"),
+             ("libcudnn", "nvidia-cudnn"), ("libcudart", "nvidia-cuda-runtime"),
+             ("libnvrtc", "nvidia-cuda-nvrtc"), ("libnccl", "nvidia-nccl"),
+             ("libcufft", "nvidia-cufft"), ("libcurand", "nvidia-curand"),
+             ("libcusolver", "nvidia-cusolver"), ("libcupti", "nvidia-cuda-cupti"))
+
+
+def _ld_library_path_ahead_of_wheel(facts: LibraryFacts) -> Iterator[Finding]:
+    for loaded in facts.loaded:
+        if not loaded.via_ld_library_path or "site-packages" in loaded.path:
+            continue
+        prefix = next((wheel for name, wheel in _WHEEL_OF
+                       if loaded.soname.startswith(name + ".")), None)
+        wheel = next((w for w in facts.wheels if prefix is not None
+                      and w.distribution.startswith(prefix + "-cu")), None)
+        if wheel is None:
+            continue
+        directory = loaded.path.rsplit("/", 1)[0]
+        needed = f", needed by {loaded.needed_by}" if loaded.needed_by else ""
+        yield Finding(
+            id="ld-library-path-shadows-wheel-library", category="lib_shadowing",
+            severity="error",
+            summary=f"the loader took {loaded.path} from LD_LIBRARY_PATH{needed}, not the "
+                    f"{wheel.distribution} {wheel.version} wheel's copy (LD_DEBUG's trace)",
+            explanation="The dynamic loader searches LD_LIBRARY_PATH before the wheels' own "
+                        "RUNPATH folders, so a CUDA toolkit's older copy of the library is "
+                        "loaded by the wheel libraries built against the newer one, which then "
+                        "fail on missing symbols.",
+            fix=f"remove {directory} from LD_LIBRARY_PATH for this job (or unset "
+                "LD_LIBRARY_PATH)",
+            evidence={"library": loaded.soname, "loaded": loaded.path,
+                      "wheel": f"{wheel.distribution}=={wheel.version}"},
+            rule="ld-debug-library-origin")
