@@ -1,6 +1,7 @@
-"""GPU builds of frameworks other than torch (ONNX Runtime, PaddlePaddle) and the cuDNN
-major each was built with, from data/framework_builds.toml; and libstdc++'s symbol versions
-(GLIBCXX_3.4.N -> the first GCC that has it), from data/libstdcxx_abi.toml.
+"""GPU builds of frameworks other than torch (ONNX Runtime, PaddlePaddle): the cuDNN major
+each was built with and the glibc its Linux wheels need, from data/framework_builds.toml;
+the glibc of operating system releases, from data/os_glibc.toml; and libstdc++'s symbol
+versions (GLIBCXX_3.4.N -> the first GCC that has it), from data/libstdcxx_abi.toml.
 
 Both files are validated at first use: a malformed row is a bug in envcheck's package,
 reported as KnowledgeError.
@@ -21,6 +22,7 @@ from envcheck.knowledge.model import Source
 
 BUILDS_FILE = "framework_builds.toml"
 ABI_FILE = "libstdcxx_abi.toml"
+OS_FILE = "os_glibc.toml"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +49,25 @@ class GlibcxxVersion:
     source: Source
 
 
+@dataclass(frozen=True, kw_only=True)
+class WheelGlibc:
+    """The glibc a framework release's Linux x86_64 wheels need (their manylinux_X_Y tag)."""
+
+    framework: str
+    versions: SpecifierSet
+    glibc: Version
+    source: Source
+
+
+@dataclass(frozen=True, kw_only=True)
+class OsGlibc:
+    name: str
+    """The distribution as it names itself ("CentOS")."""
+    major: int
+    glibc: Version
+    source: Source
+
+
 @cache
 def framework_builds() -> tuple[FrameworkBuild, ...]:
     return parse_framework_builds(read_data_file(BUILDS_FILE))
@@ -60,6 +81,59 @@ def builds_for(framework: str, version: Version, *, cuda_major: int | None = Non
                  if build.framework == framework and build.tag == tag
                  and build.versions.contains(version, prereleases=True)
                  and (cuda_major is None or build.cuda_major == cuda_major))
+
+
+@cache
+def wheel_glibc() -> tuple[WheelGlibc, ...]:
+    return parse_wheel_glibc(read_data_file(BUILDS_FILE))
+
+
+def glibc_needed(framework: str, version: Version) -> WheelGlibc | None:
+    return next((row for row in wheel_glibc() if row.framework == framework
+                 and row.versions.contains(version, prereleases=True)), None)
+
+
+@cache
+def os_glibc() -> tuple[OsGlibc, ...]:
+    return parse_os_glibc(read_data_file(OS_FILE))
+
+
+def glibc_of_os(name: str, major: int) -> OsGlibc | None:
+    return next((row for row in os_glibc()
+                 if row.name.lower() == name.lower() and row.major == major), None)
+
+
+def parse_wheel_glibc(document: Mapping[str, Any]) -> tuple[WheelGlibc, ...]:
+    sources = _sources(BUILDS_FILE, document)
+    rows: list[WheelGlibc] = []
+    for index, entry in enumerate(_entries(BUILDS_FILE, document, "wheel_glibc")):
+        where = f"wheel_glibc[{index}]"
+        try:
+            versions = SpecifierSet(_text(BUILDS_FILE, where, entry, "versions"))
+            glibc = Version(_text(BUILDS_FILE, where, entry, "glibc"))
+        except (InvalidSpecifier, InvalidVersion) as e:
+            raise _fail(BUILDS_FILE, where, f"not a specifier set or version: {e}") from e
+        rows.append(WheelGlibc(framework=_text(BUILDS_FILE, where, entry, "framework"),
+                               versions=versions, glibc=glibc,
+                               source=_source(BUILDS_FILE, where, entry, sources)))
+    return tuple(rows)
+
+
+def parse_os_glibc(document: Mapping[str, Any]) -> tuple[OsGlibc, ...]:
+    sources = _sources(OS_FILE, document)
+    rows: list[OsGlibc] = []
+    for index, entry in enumerate(_entries(OS_FILE, document, "os")):
+        where = f"os[{index}]"
+        major = entry.get("major")
+        if not isinstance(major, int) or isinstance(major, bool):
+            raise _fail(OS_FILE, where, "`major` must be an integer")
+        try:
+            glibc = Version(_text(OS_FILE, where, entry, "glibc"))
+        except InvalidVersion as e:
+            raise _fail(OS_FILE, where, f"`glibc` is not a version: {e}") from e
+        rows.append(OsGlibc(name=_text(OS_FILE, where, entry, "name"), major=major,
+                            glibc=glibc, source=_source(OS_FILE, where, entry, sources)))
+    return tuple(rows)
 
 
 def parse_framework_builds(document: Mapping[str, Any]) -> tuple[FrameworkBuild, ...]:

@@ -90,6 +90,9 @@ class LibraryFacts:
     """libstdc++.so.6 paths inside a conda environment, wherever the paste names them."""
     loaded: tuple[LoadedLibrary, ...] = ()
     wheels: tuple[WheelLibrary, ...] = ()
+    unresolved: tuple[tuple[str, Version], ...] = ()
+    """(distribution, version) pip found no installable file of ("No matching distribution
+    found for onnxruntime-gpu==1.18.0")."""
 
 
 def read_library_facts(text: str) -> LibraryFacts:
@@ -105,7 +108,8 @@ def read_library_facts(text: str) -> LibraryFacts:
         libstdcxx_failures=tuple(_libstdcxx_failures(text, lowered)),
         conda_libstdcxx=tuple(dict.fromkeys(
             m.group("path") for m in _matches(_CONDA_LIBSTDCXX, text, lowered, "libstdc++"))),
-        loaded=loaded, wheels=tuple(_wheels(text, lowered)) if loaded else ())
+        loaded=loaded, wheels=tuple(_wheels(text, lowered)) if loaded else (),
+        unresolved=tuple(dict.fromkeys(_unresolved(text, lowered))))
 
 
 def _matches(pattern: re.Pattern[str], text: str, lowered: str,
@@ -298,6 +302,20 @@ def _wheels(text: str, lowered: str) -> list[WheelLibrary]:
             name = match.group("name").lower()
             found[name] = WheelLibrary(distribution=name, version=version)
     return list(found.values())
+
+
+_PIP_UNRESOLVED = re.compile(
+    r"(?:No matching distribution found for|Could not find a version that satisfies the "
+    r"requirement)\s+(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]{0,80})\s*===?\s*"
+    r"(?P<version>\d{1,4}(?:\.\d{1,4}){1,3})\b")
+
+
+def _unresolved(text: str, lowered: str) -> Iterator[tuple[str, Version]]:
+    for literal in ("no matching distribution", "satisfies the requirement"):
+        for match in _matches(_PIP_UNRESOLVED, text, lowered, literal):
+            version = version_or_none(match.group("version"))
+            if version is not None:
+                yield match.group("name").lower().replace("_", "-"), version
 
 
 def _line_of(text: str, position: int) -> str:

@@ -13,19 +13,26 @@ import re
 from collections.abc import Iterator
 
 from envcheck.findings import Finding
-from envcheck.knowledge.framework_builds import builds_for, gcc_for_glibcxx
+from envcheck.knowledge.framework_builds import (
+    builds_for,
+    gcc_for_glibcxx,
+    glibc_needed,
+    glibc_of_os,
+)
 from envcheck.reports.library_facts import (
     CudnnMention,
     FrameworkMention,
     LibraryFacts,
     LibstdcxxFailure,
 )
+from envcheck.snapshot import System
 
 
-def library_findings(facts: LibraryFacts) -> tuple[Finding, ...]:
+def library_findings(facts: LibraryFacts, system: System | None = None) -> tuple[Finding, ...]:
     found: dict[str, Finding] = {}
     for finding in (*_framework_cudnn(facts), *_other_cudnn_loaded(facts),
-                    *_libstdcxx(facts), *_ld_library_path_ahead_of_wheel(facts)):
+                    *_libstdcxx(facts), *_ld_library_path_ahead_of_wheel(facts),
+                    *_wheel_needs_newer_glibc(facts, system or System())):
         found.setdefault(finding.id, finding)
     return tuple(found.values())
 
@@ -190,3 +197,38 @@ def _ld_library_path_ahead_of_wheel(facts: LibraryFacts) -> Iterator[Finding]:
             evidence={"library": loaded.soname, "loaded": loaded.path,
                       "wheel": f"{wheel.distribution}=={wheel.version}"},
             rule="ld-debug-library-origin")
+
+
+_OS_RELEASE = re.compile(r"\b(?P<name>CentOS)(?: Linux)?(?: release)?\s*(?P<major>\d{1,2})\b",
+                         re.IGNORECASE)
+
+
+def _wheel_needs_newer_glibc(facts: LibraryFacts, system: System) -> Iterator[Finding]:
+    """pip found no file of a release whose Linux wheels need a newer glibc than the OS has."""
+    for name, version in facts.unresolved:
+        needed = glibc_needed(name, version)
+        if needed is None:
+            continue
+        glibc, whence = system.glibc, "read from the report"
+        if glibc is None and system.os:
+            release = _OS_RELEASE.search(system.os)
+            row = glibc_of_os(release.group("name"), int(release.group("major"))) if (
+                release) else None
+            if row is not None:
+                glibc, whence = row.glibc, f"{row.name} {row.major}'s, {row.source.url}"
+        if glibc is None or glibc >= needed.glibc:
+            continue
+        yield Finding(
+            id="wheel-needs-newer-glibc", category="glibc", severity="error",
+            summary=f"{name} {version}'s Linux wheels need glibc {needed.glibc} "
+                    f"(manylinux_{needed.glibc.major}_{needed.glibc.minor}), but "
+                    f"{system.os or 'this system'} has glibc {glibc}",
+            explanation="pip installs only wheels whose manylinux tag the system's glibc "
+                        "satisfies (PEP 600), so on an older glibc it finds no file of this "
+                        f"release ('No matching distribution found'). Wheel tags: "
+                        f"{needed.source.url}; the system's glibc: {whence}.",
+            fix=f"use an OS with glibc >= {needed.glibc} (or its container image), or an "
+                f"older {name} whose wheels still support glibc {glibc}",
+            evidence={"package": f"{name}=={version}", "wheel_glibc": str(needed.glibc),
+                      "system_glibc": str(glibc), "os": system.os or ""},
+            rule="wheel-glibc-fits")

@@ -130,7 +130,8 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
     if report is not None:
         # What the paste states about the libraries loaded (envcheck.rules.library_rules).
         known = {f.id for f in (*findings, *decided)}
-        decided += [f for f in library_findings(report.library_facts) if f.id not in known]
+        decided += [f for f in library_findings(report.library_facts, snapshot.system)
+                    if f.id not in known]
     if request.error_text:
         decided += pip_resolution_findings(request.error_text, snapshot)
         decided += message_findings(request.error_text, snapshot, (*findings, *decided),

@@ -13,11 +13,14 @@ from envcheck.knowledge.data_files import KnowledgeError, read_data_file
 from envcheck.knowledge.framework_builds import (
     builds_for,
     gcc_for_glibcxx,
+    glibc_needed,
+    glibc_of_os,
     parse_framework_builds,
     parse_glibcxx_versions,
 )
 from envcheck.reports.library_facts import read_library_facts
 from envcheck.rules.library_rules import library_findings
+from envcheck.snapshot import System
 
 # microsoft/onnxruntime#20223
 ORT_1171_CUDNN9 = ("apply yolov8n.onnx with cuda12.4 cudnn9 onnxruntime-win-x64-cuda12-1.17.1\n"
@@ -203,3 +206,36 @@ def test_glibcxx_rows_must_ascend() -> None:
     document["glibcxx"] = list(reversed(document["glibcxx"]))
     with pytest.raises(KnowledgeError, match="ascend"):
         parse_glibcxx_versions(document)
+
+
+# QwenAudio/CosyVoice#969: pip on CentOS 7.9 finds no onnxruntime-gpu 1.18.0
+COSYVOICE_CENTOS7 = "ERROR: No matching distribution found for onnxruntime-gpu==1.18.0"
+
+
+def test_pip_finding_no_wheel_of_a_release_that_needs_a_newer_glibc() -> None:
+    facts = read_library_facts(COSYVOICE_CENTOS7)
+    assert facts.unresolved == (("onnxruntime-gpu", Version("1.18.0")),)
+    system = System(os="CentOS Linux release 7.9.2009 (Core)")
+    (finding,) = library_findings(facts, system)
+    assert (finding.id, finding.category) == ("wheel-needs-newer-glibc", "glibc")
+    assert (finding.evidence["wheel_glibc"], finding.evidence["system_glibc"]) == ("2.28", "2.17")
+
+
+def test_a_glibc_the_report_gives_wins_over_the_os_table() -> None:
+    system = System(os="CentOS Linux release 7.9.2009 (Core)", glibc=Version("2.28"))
+    assert library_findings(read_library_facts(COSYVOICE_CENTOS7), system) == ()
+
+
+def test_an_os_the_table_does_not_know_decides_nothing() -> None:
+    system = System(os="Ubuntu 24.04")
+    assert library_findings(read_library_facts(COSYVOICE_CENTOS7), system) == ()
+
+
+def test_os_and_wheel_glibc_tables() -> None:
+    centos7 = glibc_of_os("CentOS", 7)
+    assert centos7 is not None
+    assert centos7.glibc == Version("2.17")
+    needed = glibc_needed("onnxruntime-gpu", Version("1.18.1"))
+    assert needed is not None
+    assert needed.glibc == Version("2.27")
+    assert glibc_needed("onnxruntime-gpu", Version("1.16.3")) is None
