@@ -77,9 +77,6 @@ NOT_REACHED = {
     "ollama-9124-tesla-k80-cc37-below-ollama-min-50":
         "no error text (the GPUs are silently ignored); ollama's minimum compute capability is "
         "not in envcheck's tables",
-    "paddle-17603-libcudart90-not-found-ld-library-path":
-        "the message is in Chinese prose ('找不到libcudart.so.9.0'), not the loader's own "
-        "text, and the LD_LIBRARY_PATH setting is not shown",
     "paddle-46571-centos6-glibc-paddle-gpu-shows-cpu":
         "no error text; 'CentOS 6' alone, and Paddle's glibc requirement is not in envcheck's "
         "tables",

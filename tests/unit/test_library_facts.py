@@ -18,6 +18,7 @@ from envcheck.knowledge.framework_builds import (
     parse_framework_builds,
     parse_glibcxx_versions,
 )
+from envcheck.knowledge.signatures import match_error
 from envcheck.reports.library_facts import read_library_facts
 from envcheck.rules.library_rules import library_findings
 from envcheck.snapshot import System
@@ -239,3 +240,12 @@ def test_os_and_wheel_glibc_tables() -> None:
     assert needed is not None
     assert needed.glibc == Version("2.27")
     assert glibc_needed("onnxruntime-gpu", Version("1.16.3")) is None
+
+
+@pytest.mark.parametrize("text", [
+    "import fluid提示找不到libcudart.so.9.0",  # PaddlePaddle/Paddle#17603
+    "it cannot find libcudart.so.10.1 although CUDA is installed",
+])
+def test_libcudart_not_found_in_words_points_at_the_library_path(text: str) -> None:
+    (match,) = match_error(text)
+    assert match.signature.categories[0] == "lib_shadowing"
