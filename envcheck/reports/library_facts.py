@@ -93,6 +93,11 @@ class LibraryFacts:
     unresolved: tuple[tuple[str, Version], ...] = ()
     """(distribution, version) pip found no installable file of ("No matching distribution
     found for onnxruntime-gpu==1.18.0")."""
+    missing_libraries: tuple[str, ...] = ()
+    """Sonames the loader could not find ("libcudart.so.9.0: cannot open shared object file",
+    or said in words: "找不到libcudart.so.9.0")."""
+    ld_library_path: tuple[str, ...] = ()
+    """The directories of every LD_LIBRARY_PATH the paste sets or prints, in order."""
 
 
 def read_library_facts(text: str) -> LibraryFacts:
@@ -109,7 +114,9 @@ def read_library_facts(text: str) -> LibraryFacts:
         conda_libstdcxx=tuple(dict.fromkeys(
             m.group("path") for m in _matches(_CONDA_LIBSTDCXX, text, lowered, "libstdc++"))),
         loaded=loaded, wheels=tuple(_wheels(text, lowered)) if loaded else (),
-        unresolved=tuple(dict.fromkeys(_unresolved(text, lowered))))
+        unresolved=tuple(dict.fromkeys(_unresolved(text, lowered))),
+        missing_libraries=tuple(dict.fromkeys(_missing_libraries(text, lowered))),
+        ld_library_path=tuple(dict.fromkeys(_ld_library_path(text, lowered))))
 
 
 def _matches(pattern: re.Pattern[str], text: str, lowered: str,
@@ -316,6 +323,30 @@ def _unresolved(text: str, lowered: str) -> Iterator[tuple[str, Version]]:
             version = version_or_none(match.group("version"))
             if version is not None:
                 yield match.group("name").lower().replace("_", "-"), version
+
+
+_MISSING_LIBRARY = re.compile(
+    r"(?:(?P<soname>lib[A-Za-z0-9_+-]{1,40}\.so(?:\.\d{1,4}){1,3}): cannot open shared object "
+    r"file|(?:找不到|无法找到|(?:can ?not|can't|could not|couldn't) find)\s*[`'\"]?"
+    r"(?P<said>lib[A-Za-z0-9_+-]{1,40}\.so(?:\.\d{1,4}){1,3}))")
+
+
+def _missing_libraries(text: str, lowered: str) -> Iterator[str]:
+    for literal in ("shared object", "找不到", "无法找到", "find lib", "find `lib", "find 'lib"):
+        for match in _matches(_MISSING_LIBRARY, text, lowered, literal):
+            yield match.group("soname") or match.group("said")
+
+
+# LD_LIBRARY_PATH=dir:dir:$LD_LIBRARY_PATH, in an export, a command or `env`'s output; the
+# variable references in it (${PWD}, $LD_LIBRARY_PATH) are not directories.
+_LD_LIBRARY_PATH = re.compile(r"LD_LIBRARY_PATH=[\"']?(?P<value>[^\s`'\"]{1,4000})")
+
+
+def _ld_library_path(text: str, lowered: str) -> Iterator[str]:
+    for match in _matches(_LD_LIBRARY_PATH, text, lowered, "ld_library_path="):
+        for directory in match.group("value").split(":"):
+            if directory.startswith("/") and "$" not in directory:
+                yield directory.rstrip("/") or "/"
 
 
 def _line_of(text: str, position: int) -> str:

@@ -26,13 +26,15 @@ from envcheck.reports.library_facts import (
     LibstdcxxFailure,
 )
 from envcheck.snapshot import System
+from envcheck.versions import version_or_none
 
 
 def library_findings(facts: LibraryFacts, system: System | None = None) -> tuple[Finding, ...]:
     found: dict[str, Finding] = {}
     for finding in (*_framework_cudnn(facts), *_other_cudnn_loaded(facts),
                     *_libstdcxx(facts), *_ld_library_path_ahead_of_wheel(facts),
-                    *_wheel_needs_newer_glibc(facts, system or System())):
+                    *_wheel_needs_newer_glibc(facts, system or System()),
+                    *_ld_library_path_not_in_effect(facts)):
         found.setdefault(finding.id, finding)
     return tuple(found.values())
 
@@ -232,3 +234,41 @@ def _wheel_needs_newer_glibc(facts: LibraryFacts, system: System) -> Iterator[Fi
             evidence={"package": f"{name}=={version}", "wheel_glibc": str(needed.glibc),
                       "system_glibc": str(glibc), "os": system.os or ""},
             rule="wheel-glibc-fits")
+
+
+# CUDA toolkit libraries whose soname carries the toolkit's version: libcudart.so.9.0 (CUDA
+# 9.0), libcublas.so.10 ... up to CUDA 10.2 with major.minor, from CUDA 11 the major alone.
+_TOOLKIT_SONAME = re.compile(
+    r"^lib(?:cudart|cublas|cublasLt|cufft|curand|cusparse|cusolver|nvrtc)\.so\."
+    r"(?P<version>\d{1,2}(?:\.\d{1,2})?)$")
+_CUDA_DIRECTORY = re.compile(r"/cuda-(?P<version>\d{1,2}\.\d{1,2})(?:/|$)")
+
+
+def _ld_library_path_not_in_effect(facts: LibraryFacts) -> Iterator[Finding]:
+    """The loader found no libcudart.so.9.0 while the paste's LD_LIBRARY_PATH names a CUDA
+    9.0 directory: that setting is not the one the process ran with, or the directory does
+    not hold the library. A warning: the paste cannot show which."""
+    for soname in facts.missing_libraries:
+        library = _TOOLKIT_SONAME.match(soname)
+        wanted = version_or_none(library.group("version")) if library else None
+        if wanted is None:
+            continue
+        for directory in facts.ld_library_path:
+            named = _CUDA_DIRECTORY.search(directory)
+            cuda = version_or_none(named.group("version")) if named else None
+            if cuda is None or cuda.major != wanted.major or (
+                    wanted.major < 11 and len(wanted.release) > 1 and cuda.minor != wanted.minor):
+                continue
+            yield Finding(
+                id="ld-library-path-not-in-effect", category="lib_shadowing", severity="warning",
+                summary=f"the loader found no {soname}, yet the LD_LIBRARY_PATH in the paste "
+                        f"names {directory} (CUDA {cuda}, where it belongs)",
+                explanation="A directory on LD_LIBRARY_PATH is searched for every library, so "
+                            "with that setting in effect the library would be found: the process "
+                            "ran without it (set in another shell, not exported, dropped by sudo "
+                            "or a service manager), or the directory does not hold the file.",
+                fix=f"ls {directory}/{soname}; then, in the shell that runs the program, "
+                    f"export LD_LIBRARY_PATH={directory}:$LD_LIBRARY_PATH",
+                evidence={"library": soname, "directory": directory},
+                rule="ld-library-path-in-effect")
+            break

@@ -249,3 +249,41 @@ def test_os_and_wheel_glibc_tables() -> None:
 def test_libcudart_not_found_in_words_points_at_the_library_path(text: str) -> None:
     (match,) = match_error(text)
     assert match.signature.categories[0] == "lib_shadowing"
+
+
+# PaddlePaddle/Paddle#17603: the export the reporter ran, and the title
+PADDLE_LIBCUDART90 = (
+    "已安装cuda-9.0\uff0c同时添加了环境变量:\n"
+    "`export LD_LIBRARY_PATH=/home/work/cuda-9.0/lib64/:/home/work/cudnn/cudnn_v7/cuda/lib64/:"
+    "${PWD}/nccl_2.3.7-1+cuda9.0_x86_64/lib:$LD_LIBRARY_PATH`\n"
+    "import fluid提示找不到libcudart.so.9.0")
+
+
+def test_ld_library_path_naming_the_right_cuda_that_the_loader_did_not_search() -> None:
+    facts = read_library_facts(PADDLE_LIBCUDART90)
+    assert facts.missing_libraries == ("libcudart.so.9.0",)
+    assert facts.ld_library_path == ("/home/work/cuda-9.0/lib64",
+                                     "/home/work/cudnn/cudnn_v7/cuda/lib64")
+    (finding,) = library_findings(facts)
+    assert (finding.id, finding.severity) == ("ld-library-path-not-in-effect", "warning")
+    assert finding.evidence["directory"] == "/home/work/cuda-9.0/lib64"
+
+
+@pytest.mark.parametrize("text", [
+    # another CUDA on the path: a different cause (the wrong toolkit), not this one
+    "export LD_LIBRARY_PATH=/usr/local/cuda-10.2/lib64\n"
+    "ImportError: libcudart.so.9.0: cannot open shared object file: No such file or directory",
+    # CUDA 11+: the soname carries the major only
+    "export LD_LIBRARY_PATH=/usr/local/cuda-12.1/lib64\n"
+    "ImportError: libcudart.so.11.0: cannot open shared object file: No such file or directory",
+    # no LD_LIBRARY_PATH in the paste
+    "ImportError: libcudart.so.11.0: cannot open shared object file: No such file or directory",
+])
+def test_no_ld_library_path_finding_without_a_matching_directory(text: str) -> None:
+    assert _ids(text) == []
+
+
+def test_cuda_11_soname_matches_any_cuda_11_directory() -> None:
+    assert _ids("LD_LIBRARY_PATH=/opt/cuda-11.8/lib64:/usr/lib\n"
+                "libcudart.so.11.0: cannot open shared object file") == [
+        "ld-library-path-not-in-effect"]
