@@ -142,8 +142,9 @@ def _libstdcxx(facts: LibraryFacts) -> Iterator[Finding]:
                 explanation="The binary was built with a newer GCC than the one this "
                             "operating system's C++ runtime comes from (GCC's libstdc++ ABI "
                             "table); the OS is too old for it.",
-                fix="use a newer OS (or its container image), or a build of the package "
-                    "made for this OS",
+                fix="use a newer OS (or its container image), a build of the package made "
+                    "for this OS, or a newer libstdc++ found first (in a conda environment: "
+                    "conda install -c conda-forge libstdcxx-ng)",
                 evidence=evidence, rule="libstdcxx-new-enough")
 
 

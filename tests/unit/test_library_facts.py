@@ -155,12 +155,12 @@ def test_a_libstdcxx_failure_without_any_path_decides_nothing() -> None:
 
 
 def test_the_systems_libstdcxx_too_old_is_the_os() -> None:
-    # a CentOS 7 host (GCC 4.8.5's libstdc++) running a wheel built with GCC 5
+    # MISP/MISP#2981, CentOS 7.4 (GCC 4.8.5's libstdc++)
     (finding,) = library_findings(read_library_facts(
-        "ImportError: /lib64/libstdc++.so.6: version `GLIBCXX_3.4.21' not found (required by "
-        "/usr/lib/python3.6/site-packages/x.so)"))
+        "ImportError: /lib64/libstdc++.so.6: version `GLIBCXX_3.4.20' not found (required by "
+        "/usr/lib64/python2.7/site-packages/_pylief.so)"))
     assert (finding.id, finding.category, finding.evidence["gcc"]) == (
-        "system-libstdcxx-too-old", "glibc", "5.1.0")
+        "system-libstdcxx-too-old", "glibc", "4.9.0")
 
 
 def test_ld_debug_shows_ld_library_path_ahead_of_the_wheel() -> None:
