@@ -81,6 +81,17 @@ class WheelLibrary:
 
 
 @dataclass(frozen=True, kw_only=True)
+class StatedRequirement:
+    """ONNX Runtime's "Failed to create CUDAExecutionProvider. Require cuDNN 9.* and CUDA
+    12.*": the cuDNN and CUDA majors of the build that failed to load."""
+
+    framework: str
+    cudnn_major: int
+    cuda_major: int
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class LibraryFacts:
     frameworks: tuple[FrameworkMention, ...] = ()
     cudnn: tuple[CudnnMention, ...] = ()
@@ -98,6 +109,8 @@ class LibraryFacts:
     or said in words: "找不到libcudart.so.9.0")."""
     ld_library_path: tuple[str, ...] = ()
     """The directories of every LD_LIBRARY_PATH the paste sets or prints, in order."""
+    stated_requirements: tuple[StatedRequirement, ...] = ()
+    """What a framework's own message says its GPU build needs."""
 
 
 def read_library_facts(text: str) -> LibraryFacts:
@@ -116,7 +129,8 @@ def read_library_facts(text: str) -> LibraryFacts:
         loaded=loaded, wheels=tuple(_wheels(text, lowered)) if loaded else (),
         unresolved=tuple(dict.fromkeys(_unresolved(text, lowered))),
         missing_libraries=tuple(dict.fromkeys(_missing_libraries(text, lowered))),
-        ld_library_path=tuple(dict.fromkeys(_ld_library_path(text, lowered))))
+        ld_library_path=tuple(dict.fromkeys(_ld_library_path(text, lowered))),
+        stated_requirements=tuple(dict.fromkeys(_stated_requirements(text, lowered))))
 
 
 def _matches(pattern: re.Pattern[str], text: str, lowered: str,
@@ -347,6 +361,18 @@ def _ld_library_path(text: str, lowered: str) -> Iterator[str]:
         for directory in match.group("value").split(":"):
             if directory.startswith("/") and "$" not in directory:
                 yield directory.rstrip("/") or "/"
+
+
+# onnxruntime/python/onnxruntime_pybind_state.cc, when the CUDA provider library fails to load.
+_ORT_REQUIRES = re.compile(
+    r"Failed to create CUDAExecutionProvider\. Require cuDNN (?P<cudnn>\d{1,2})\.\* and CUDA "
+    r"(?P<cuda>\d{1,2})\.\*")
+
+
+def _stated_requirements(text: str, lowered: str) -> Iterator[StatedRequirement]:
+    for match in _matches(_ORT_REQUIRES, text, lowered, "failed to create cudaexecutionprovider"):
+        yield StatedRequirement(framework="onnxruntime-gpu", cudnn_major=int(match.group("cudnn")),
+                                cuda_major=int(match.group("cuda")), text=match.group(0))
 
 
 def _line_of(text: str, position: int) -> str:

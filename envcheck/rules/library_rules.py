@@ -34,7 +34,8 @@ def library_findings(facts: LibraryFacts, system: System | None = None) -> tuple
     for finding in (*_framework_cudnn(facts), *_other_cudnn_loaded(facts),
                     *_libstdcxx(facts), *_ld_library_path_ahead_of_wheel(facts),
                     *_wheel_needs_newer_glibc(facts, system or System()),
-                    *_ld_library_path_not_in_effect(facts)):
+                    *_ld_library_path_not_in_effect(facts),
+                    *_stated_cudnn_requirement(facts)):
         found.setdefault(finding.id, finding)
     return tuple(found.values())
 
@@ -273,3 +274,33 @@ def _ld_library_path_not_in_effect(facts: LibraryFacts) -> Iterator[Finding]:
                 evidence={"library": soname, "directory": directory},
                 rule="ld-library-path-in-effect")
             break
+
+
+def _stated_cudnn_requirement(facts: LibraryFacts) -> Iterator[Finding]:
+    """The framework's message names the cuDNN major its build needs; the paste names
+    another as the machine's."""
+    machine = machine_cudnn(facts)
+    majors = {m.version.major for m in machine}
+    if len(majors) != 1:
+        return
+    machine_major = majors.pop()
+    for requirement in facts.stated_requirements:
+        if requirement.cudnn_major == machine_major:
+            continue
+        yield Finding(
+            id="framework-says-it-needs-other-cudnn", category="cudnn_mismatch",
+            severity="error",
+            summary=f"{requirement.framework} says its GPU build needs cuDNN "
+                    f"{requirement.cudnn_major}.x ({requirement.text!r}), but the machine has "
+                    f"cuDNN {machine[0].version} ({machine[0].text!r})",
+            explanation="cuDNN's major versions are not interchangeable: the build's CUDA "
+                        f"provider links libcudnn {requirement.cudnn_major} and cannot load with "
+                        f"cuDNN {machine_major}.",
+            fix=f"install cuDNN {requirement.cudnn_major}.x for CUDA {requirement.cuda_major} "
+                f"(pip install nvidia-cudnn-cu{requirement.cuda_major}=={requirement.cudnn_major}"
+                ".*), or a build of the framework made for cuDNN "
+                f"{machine_major}",
+            evidence={"framework": requirement.framework,
+                      "required_cudnn_major": str(requirement.cudnn_major),
+                      "machine_cudnn": str(machine[0].version)},
+            rule="framework-cudnn-matches")

@@ -287,3 +287,25 @@ def test_cuda_11_soname_matches_any_cuda_11_directory() -> None:
     assert _ids("LD_LIBRARY_PATH=/opt/cuda-11.8/lib64:/usr/lib\n"
                 "libcudart.so.11.0: cannot open shared object file") == [
         "ld-library-path-not-in-effect"]
+
+
+# microsoft/onnxruntime#21769 (onnxruntime-gpu 1.19.0 on Windows)
+ORT_REQUIRES_CUDNN9 = (
+    "[W:onnxruntime:Default, onnxruntime_pybind_state.cc:965 onnxruntime::python::"
+    "CreateExecutionProviderInstance] Failed to create CUDAExecutionProvider. Require cuDNN 9.* "
+    "and CUDA 12.*, and the latest MSVC runtime. Please install all dependencies as mentioned "
+    "in the GPU requirements page")
+
+
+def test_ort_stating_its_cudnn_against_the_machines() -> None:
+    facts = read_library_facts(ORT_REQUIRES_CUDNN9 + "\nI have CUDA 11.7 and cuDNN 8.5")
+    (requirement,) = facts.stated_requirements
+    assert (requirement.cudnn_major, requirement.cuda_major) == (9, 12)
+    (finding,) = library_findings(facts)
+    assert (finding.id, finding.category) == ("framework-says-it-needs-other-cudnn",
+                                              "cudnn_mismatch")
+
+
+def test_ort_stating_the_cudnn_the_machine_has_decides_nothing() -> None:
+    assert _ids(ORT_REQUIRES_CUDNN9 + "\nI have cuDNN 9.1") == []
+    assert _ids(ORT_REQUIRES_CUDNN9) == []
