@@ -5,8 +5,9 @@ found lacking, and the library LD_DEBUG shows being loaded.
 
 Each reader is one pattern over the whole paste; none of them looks at where the paste came
 from. A cuDNN version written in prose is tagged with the role its clause gives it: the
-machine's ("本机安装的是cudnn5", "I have cuDNN 8.9"), a build's or a requirement's ("compiled
-with CUDNN 7.6", "cudnn 7 to build", "需要 cudnn 8"), or unclear ("with cuda12.4 cudnn9").
+machine's ("本机安装的是cudnn5", "I have cuDNN 8.9"), a build's, a requirement's or advice
+("compiled with CUDNN 7.6", "cudnn 7 to build", "需要 cudnn 8", "try cuDNN 8.x instead"), or
+unclear ("with cuda12.4 cudnn9").
 """
 
 from __future__ import annotations
@@ -210,8 +211,11 @@ _MACHINE_WORDS = re.compile(
     r"\binstalled\b|\bon (?:the|this|my) (?:machine|host|system|server)\b|\blocally\b",
     re.IGNORECASE)
 _BUILD_WORDS = re.compile(
-    r"编译|下载|安装包|版本要求|需要|要求|支持|\bcompiled\b|\bbuilt\b|\bbuild\b|\bwheel\b|"
-    r"\brequires?\b|\brequired\b|\bneeds?\b|\bsupport(?:s|ed)?\b|\bexpects?\b",
+    r"编译|下载|安装包|版本要求|需要|要求|支持|建议|应该|\bcompiled\b|\bbuilt\b|\bbuild\b|"
+    r"\bwheel\b|\brequires?\b|\brequired\b|\bneeds?\b|\bsupport(?:s|ed)?\b|\bexpects?\b|"
+    r"\bshould\b|\btry\b|\bplease\b|\binstead\b|"
+    # a clause that starts with an imperative: advice ("Use cuDNN 8.x with ORT 1.17")
+    r"^\s*(?:use|install|upgrade|downgrade|switch)\b",
     re.IGNORECASE)
 
 

@@ -109,6 +109,8 @@ def test_paddle_post87_wheel_with_the_machines_cudnn5() -> None:
     # jax-6517: a requirement
     "But this version only supports the cudnn 8.1.0 not cudnn 8.0.5",
     "The installed Paddle is compiled with CUDNN 7.6",
+    # advice, as a maintainer writes it (microsoft/onnxruntime#20223)
+    "Use cuDNN 8.x with ORT 1.17.x, or try cudnn 9 with a later release",
 ])
 def test_build_and_requirement_mentions_are_not_the_machines(text: str) -> None:
     assert {m.role for m in read_library_facts(text).cudnn} == {"build"}
