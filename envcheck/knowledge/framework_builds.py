@@ -166,16 +166,24 @@ def glibcxx_versions() -> tuple[GlibcxxVersion, ...]:
     return parse_glibcxx_versions(read_data_file(ABI_FILE))
 
 
-def gcc_for_glibcxx(version: Version) -> GlibcxxVersion | None:
-    """The row of this GLIBCXX_3.4.N; None when the table does not list it."""
-    return next((row for row in glibcxx_versions() if row.version == version), None)
+@cache
+def cxxabi_versions() -> tuple[GlibcxxVersion, ...]:
+    return parse_glibcxx_versions(read_data_file(ABI_FILE), label="cxxabi")
 
 
-def parse_glibcxx_versions(document: Mapping[str, Any]) -> tuple[GlibcxxVersion, ...]:
+def gcc_for_glibcxx(version: Version, *, label: str = "GLIBCXX") -> GlibcxxVersion | None:
+    """The row of this GLIBCXX_3.4.N (or CXXABI_1.3.N); None when the table lacks it."""
+    rows = cxxabi_versions() if label == "CXXABI" else glibcxx_versions()
+    return next((row for row in rows if row.version == version), None)
+
+
+def parse_glibcxx_versions(document: Mapping[str, Any], *,
+                           label: str = "glibcxx") -> tuple[GlibcxxVersion, ...]:
+    """The [[glibcxx]] (or [[cxxabi]]) rows of a libstdcxx_abi.toml document."""
     sources = _sources(ABI_FILE, document)
     rows: list[GlibcxxVersion] = []
-    for index, entry in enumerate(_entries(ABI_FILE, document, "glibcxx")):
-        where = f"glibcxx[{index}]"
+    for index, entry in enumerate(_entries(ABI_FILE, document, label)):
+        where = f"{label}[{index}]"
         try:
             version = Version(_text(ABI_FILE, where, entry, "version"))
             gcc = Version(_text(ABI_FILE, where, entry, "gcc"))

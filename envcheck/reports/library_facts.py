@@ -55,8 +55,9 @@ class LoadedCudnn:
 
 @dataclass(frozen=True, kw_only=True)
 class LibstdcxxFailure:
-    """The loader's "libstdc++.so.6: version `GLIBCXX_3.4.30' not found"."""
+    """The loader's "libstdc++.so.6: version `GLIBCXX_3.4.30' not found" (or CXXABI_1.3.N)."""
 
+    label: Literal["GLIBCXX", "CXXABI"] = "GLIBCXX"
     glibcxx: Version
     path: str | None
     """The libstdc++.so.6 it names, with its directory; None when it names none."""
@@ -263,7 +264,7 @@ def _loaded_cudnn(text: str, lowered: str) -> list[LoadedCudnn]:
 
 _LIBSTDCXX_FAILURE = re.compile(
     r"(?P<path>(?:/[^\s:'\"`()]*)?libstdc\+\+\.so\.6)(?:\.\d+)*:? version [`'\u2018\"]?"
-    r"GLIBCXX_(?P<version>3\.4\.\d{1,2})['\u2019`\"]? not found")
+    r"(?P<label>GLIBCXX|CXXABI)_(?P<version>[13]\.[34]\.\d{1,2})['\u2019`\"]? not found")
 # A conda environment's own copy: .../anaconda3/lib, .../envs/NAME/lib, .../miniforge3/bin/../lib.
 _CONDA_LIBSTDCXX = re.compile(
     r"(?P<path>/[^\s:'\"`()]*?(?:/(?:ana|mini)conda\d?|/miniforge\d?|/mambaforge|/envs/[^/\s]+)"
@@ -272,11 +273,14 @@ _CONDA_LIBSTDCXX = re.compile(
 
 def _libstdcxx_failures(text: str, lowered: str) -> list[LibstdcxxFailure]:
     found: list[LibstdcxxFailure] = []
-    for match in _matches(_LIBSTDCXX_FAILURE, text, lowered, "glibcxx_"):
+    for match in _matches(_LIBSTDCXX_FAILURE, text, lowered, "libstdc++"):
         version = version_or_none(match.group("version"))
         path = match.group("path")
         if version is not None:
-            found.append(LibstdcxxFailure(glibcxx=version, path=path if "/" in path else None,
+            label: Literal["GLIBCXX", "CXXABI"] = (
+                "CXXABI" if match.group("label") == "CXXABI" else "GLIBCXX")
+            found.append(LibstdcxxFailure(label=label, glibcxx=version,
+                                          path=path if "/" in path else None,
                                           text=match.group(0)))
     return found
 

@@ -128,18 +128,18 @@ def _libstdcxx(facts: LibraryFacts) -> Iterator[Finding]:
         path = failure.path or (next(iter(conda)) if len(conda) == 1 else None)
         if path is None:
             continue
-        row = gcc_for_glibcxx(failure.glibcxx)
+        row = gcc_for_glibcxx(failure.glibcxx, label=failure.label)
         needs = (f"the libstdc++ of GCC {row.gcc} or newer" if row is not None
                  else "a newer libstdc++")
-        evidence = {"library": path, "glibcxx": f"GLIBCXX_{failure.glibcxx}",
+        symbol = f"{failure.label}_{failure.glibcxx}"
+        evidence = {"library": path, "glibcxx": symbol,
                     **({"gcc": str(row.gcc), "source": row.source.url} if row else {})}
         if _CONDA_PREFIX.search(path):
             yield _conda_libstdcxx(failure, path, needs, evidence)
         elif _SYSTEM_LIB.match(path):
             yield Finding(
                 id="system-libstdcxx-too-old", category="glibc", severity="error",
-                summary=f"the system's {path} lacks GLIBCXX_{failure.glibcxx}: the binary "
-                        f"needs {needs}",
+                summary=f"the system's {path} lacks {symbol}: the binary needs {needs}",
                 explanation="The binary was built with a newer GCC than the one this "
                             "operating system's C++ runtime comes from (GCC's libstdc++ ABI "
                             "table); the OS is too old for it.",
@@ -155,7 +155,7 @@ def _conda_libstdcxx(failure: LibstdcxxFailure, path: str, needs: str,
     return Finding(
         id="conda-libstdcxx-shadows-system", category="lib_shadowing", severity="error",
         summary=f"the conda environment's own {path} is the libstdc++ loaded ({named}) and it "
-                f"lacks GLIBCXX_{failure.glibcxx}: the binary needs {needs}",
+                f"lacks {evidence['glibcxx']}: the binary needs {needs}",
         explanation="A conda environment's Python finds its environment's lib/ first (its "
                     "RPATH), so the environment's older libstdc++.so.6 is loaded instead of "
                     "a newer one elsewhere (the system's); the binary was built with a newer "

@@ -311,3 +311,12 @@ def test_ort_stating_its_cudnn_against_the_machines() -> None:
 def test_ort_stating_the_cudnn_the_machine_has_decides_nothing() -> None:
     assert _ids(ORT_REQUIRES_CUDNN9 + "\nI have cuDNN 9.1") == []
     assert _ids(ORT_REQUIRES_CUDNN9) == []
+
+
+def test_a_missing_cxxabi_label_is_read_like_glibcxx() -> None:
+    # coder/code-server#766, CentOS 7
+    (finding,) = library_findings(read_library_facts(
+        "./code-server: /lib64/libstdc++.so.6: version `CXXABI_1.3.9' not found (required by "
+        "./code-server)"))
+    assert (finding.id, finding.evidence["glibcxx"], finding.evidence["gcc"]) == (
+        "system-libstdcxx-too-old", "CXXABI_1.3.9", "5.1.0")
