@@ -155,10 +155,11 @@ _ORT_PACKAGE = re.compile(
     r"(?<![A-Za-z0-9_])onnxruntime-(?:win|linux|osx)-(?:x64|x86|arm64|aarch64)-(?P<gpu>gpu[-_])?"
     r"(?:cuda(?P<cuda>\d{2})-)?(?P<version>\d{1,2}\.\d{1,3}\.\d{1,3})\b")
 # The pip wheel: "onnxruntime-gpu==1.18.0", "onnxruntime-gpu 1.16.3" (pip list),
-# "onnxruntime_gpu-1.18.0-cp310-..." (a wheel file).
+# "onnxruntime_gpu-1.18.0-cp310-..." (a wheel file), "onnxruntime_gpu-1.17.0+cu121-..." (a
+# build with its CUDA in a local label).
 _ORT_WHEEL = re.compile(
     r"(?<![A-Za-z0-9_])onnxruntime[-_]gpu(?:\s*===?\s*|-|[ \t]+)v?"
-    r"(?P<version>\d{1,2}\.\d{1,3}\.\d{1,3})\b",
+    r"(?P<version>\d{1,2}\.\d{1,3}\.\d{1,3})(?:\+cu(?P<cu>\d{2})\d)?\b",
     re.IGNORECASE)
 # "paddlepaddle_gpu-0.14.0.post87-cp27-...", "paddlepaddle-gpu==2.5.1.post120",
 # "paddlepaddle-gpu   2.6.1.post120".
@@ -183,7 +184,9 @@ def _frameworks(text: str, lowered: str) -> list[FrameworkMention]:
     for match in _matches(_ORT_WHEEL, text, lowered, "onnxruntime"):
         version = version_or_none(match.group("version"))
         if version is not None and not _UNRESOLVED.search(_line_of(text, match.start())):
+            cu = match.group("cu")  # a local build label: onnxruntime_gpu-1.17.0+cu121
             found.append(FrameworkMention(framework="onnxruntime-gpu", version=version,
+                                          cuda_major=int(cu) if cu else None,
                                           text=match.group(0)))
     for match in _matches(_PADDLE_WHEEL, text, lowered, "paddlepaddle"):
         version = version_or_none(match.group("version"))

@@ -320,3 +320,10 @@ def test_a_missing_cxxabi_label_is_read_like_glibcxx() -> None:
         "./code-server)"))
     assert (finding.id, finding.evidence["glibcxx"], finding.evidence["gcc"]) == (
         "system-libstdcxx-too-old", "CXXABI_1.3.9", "5.1.0")
+
+
+def test_an_ort_wheels_local_cuda_label_picks_its_build() -> None:
+    # a file name as published on huggingface.co/hanamizuki-ai/onnxruntime-gpu-releases
+    (mention,) = read_library_facts(
+        "onnxruntime_gpu-1.17.0+cu121-cp310-cp310-win_amd64.whl").frameworks
+    assert (mention.version, mention.cuda_major) == (Version("1.17.0"), 12)
