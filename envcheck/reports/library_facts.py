@@ -126,8 +126,7 @@ def read_library_facts(text: str) -> LibraryFacts:
         cudnn=tuple(_cudnn_mentions(text, lowered)),
         loaded_cudnn=tuple(_loaded_cudnn(text, lowered)),
         libstdcxx_failures=tuple(_libstdcxx_failures(text, lowered)),
-        conda_libstdcxx=tuple(dict.fromkeys(
-            m.group("path") for m in _matches(_CONDA_LIBSTDCXX, text, lowered, "libstdc++"))),
+        conda_libstdcxx=tuple(dict.fromkeys(_conda_libstdcxx(text, lowered))),
         loaded=loaded, wheels=tuple(_wheels(text, lowered)) if loaded else (),
         unresolved=tuple(dict.fromkeys(_unresolved(text, lowered))),
         missing_libraries=tuple(dict.fromkeys(_missing_libraries(text, lowered))),
@@ -265,26 +264,50 @@ def _loaded_cudnn(text: str, lowered: str) -> list[LoadedCudnn]:
 
 # --- libstdc++ --------------------------------------------------------------------------------
 
+# What follows "libstdc++.so.6" in the loader's message.
 _LIBSTDCXX_FAILURE = re.compile(
-    r"(?P<path>(?:/[^\s:'\"`()]*)?libstdc\+\+\.so\.6)(?:\.\d+)*:? version [`'\u2018\"]?"
-    r"(?P<label>GLIBCXX|CXXABI)_(?P<version>[13]\.[34]\.\d{1,2})['\u2019`\"]? not found")
+    r"(?:\.\d+)*:? version [`'\u2018\"]?(?P<label>GLIBCXX|CXXABI)_"
+    r"(?P<version>[13]\.[34]\.\d{1,2})['\u2019`\"]? not found")
 # A conda environment's own copy: .../anaconda3/lib, .../envs/NAME/lib, .../miniforge3/bin/../lib.
 _CONDA_LIBSTDCXX = re.compile(
-    r"(?P<path>/[^\s:'\"`()]*?(?:/(?:ana|mini)conda\d?|/miniforge\d?|/mambaforge|/envs/[^/\s]+)"
-    r"(?:/bin/\.\.)?/lib/libstdc\+\+\.so\.6)\b", re.IGNORECASE)
+    r"(?:/(?:ana|mini)conda\d?|/miniforge\d?|/mambaforge|/envs/[^/\s]+)(?:/bin/\.\.)?/lib/"
+    r"libstdc\+\+\.so\.6$", re.IGNORECASE)
+_LIBSTDCXX = "libstdc++.so.6"
+_PATH_END = re.compile(r"[\s:'\"`()]")
+
+
+def _libstdcxx_paths(text: str, lowered: str) -> Iterator[tuple[str, int]]:
+    """Each "libstdc++.so.6" with the path it ends (back to a space, quote, colon or paren,
+    at most 300 characters: a path, not the line), and where the name ends."""
+    position = lowered.find(_LIBSTDCXX)
+    while position != -1:
+        window = text[max(0, position - 300):position]
+        breaks = list(_PATH_END.finditer(window))
+        head = window[breaks[-1].end():] if breaks else window
+        if "/" in head and not head.startswith((".", "/")):
+            head = head[head.index("/"):]  # prose glued to the path: "即报错/home/.../lib/"
+        end = position + len(_LIBSTDCXX)
+        yield head + text[position:end], end
+        position = lowered.find(_LIBSTDCXX, end)
+
+
+def _conda_libstdcxx(text: str, lowered: str) -> Iterator[str]:
+    for path, _ in _libstdcxx_paths(text, lowered):
+        if path.startswith("/") and _CONDA_LIBSTDCXX.search(path):
+            yield path
 
 
 def _libstdcxx_failures(text: str, lowered: str) -> list[LibstdcxxFailure]:
     found: list[LibstdcxxFailure] = []
-    for match in _matches(_LIBSTDCXX_FAILURE, text, lowered, "libstdc++"):
-        version = version_or_none(match.group("version"))
-        path = match.group("path")
-        if version is not None:
+    for path, end in _libstdcxx_paths(text, lowered):
+        match = _LIBSTDCXX_FAILURE.match(text, end, min(len(text), end + 80))
+        version = version_or_none(match.group("version")) if match else None
+        if match is not None and version is not None:
             label: Literal["GLIBCXX", "CXXABI"] = (
                 "CXXABI" if match.group("label") == "CXXABI" else "GLIBCXX")
             found.append(LibstdcxxFailure(label=label, glibcxx=version,
-                                          path=path if "/" in path else None,
-                                          text=match.group(0)))
+                                          path=path if path.startswith("/") else None,
+                                          text=path + match.group(0)))
     return found
 
 

@@ -327,3 +327,14 @@ def test_an_ort_wheels_local_cuda_label_picks_its_build() -> None:
     (mention,) = read_library_facts(
         "onnxruntime_gpu-1.17.0+cu121-cp310-cp310-win_amd64.whl").frameworks
     assert (mention.version, mention.cuda_major) == (Version("1.17.0"), 12)
+
+
+@pytest.mark.parametrize("text", [
+    "/" * 200_000 + " libstdc++.so.6",
+    "/a" * 100_000 + "libstdc++.so.6: version `GLIBCXX_3.4.30' not found",
+    "LD_LIBRARY_PATH=" + "/a:" * 100_000,
+])
+def test_long_path_like_lines_are_read_in_linear_time(text: str) -> None:
+    # a path is looked for back from the library's name, at most 300 characters: a quadratic
+    # search from every '/' of a 200 000-character line would not return
+    read_library_facts(text)
