@@ -37,7 +37,7 @@ NOT_REACHED = {
         "the BIOS, not in any fact the topology matrix gives",
     "paddle-31637-winserver2012-paddle185-post107-driver-old":
         "the driver version and the error are only in screenshots; the text names a Paddle "
-        "wheel (post107), and envcheck has no Paddle tables",
+        "wheel (post107: CUDA 10.0, framework_builds.toml) but no driver to hold it against",
     "vllm-1298-gpu-mem-util-1.0-oom-llama70b":
         "the OOM is only in a screenshot; the text has no error and no memory facts",
     "llamafactory-9458-qwen3vl-template-transformers-4550":
@@ -112,7 +112,8 @@ NOT_REACHED = {
         "'import flash_attn rotary fail' is the reporter's paraphrase, not a message a tool "
         "prints",
     "onnxruntime-18916-colab-cuda122-ort116-built-for-cuda11":
-        "no error text; ONNX Runtime's CUDA builds are not in envcheck's tables",
+        "no error text, and the paste names no ONNX Runtime version: which build (CUDA 11 or "
+        "12, framework_builds.toml) was installed is only in the sibling threads",
     "onnxruntime-6183-colab-p100-cpu-and-gpu-pkgs-cuda101":
         "no error text; that onnxruntime and onnxruntime-gpu are both installed is only in "
         "the thread",
