@@ -1,7 +1,15 @@
-"""Rules over the library facts a paste states (envcheck.reports.library_facts): a
-framework's GPU build against the cuDNN the machine has, a cuDNN other than the installed
-one being loaded, a libstdc++ without the symbol version a binary needs, and a library that
-LD_LIBRARY_PATH puts ahead of the wheel that ships it.
+"""Rules over the library facts a paste states (envcheck.reports.library_facts):
+
+- a framework's GPU build (the ONNX Runtime and Paddle tables, or the framework's own
+  message) against the cuDNN major the machine has (cudnn_mismatch);
+- a cuDNN other than the installed one being loaded (lib_shadowing);
+- a libstdc++ without the symbol version a binary needs: a conda environment's copy
+  (lib_shadowing) or the system's (glibc);
+- a library LD_DEBUG shows LD_LIBRARY_PATH putting ahead of the wheel that ships it
+  (lib_shadowing);
+- a release pip found no file of, whose wheels need a newer glibc than the OS has (glibc);
+- a CUDA library not found while the paste's LD_LIBRARY_PATH names its directory (a warning:
+  the paste cannot show whether the setting was in effect or the directory lacks it).
 
 Each rule raises an error only when the facts it compares were all read; a paste that does
 not say one of them gets nothing from it.
