@@ -1,7 +1,7 @@
 """Frameworks beside torch: the GPU builds a platform lacks (TensorFlow on native Windows from
 2.11), and distributions that install one Python module (onnxruntime and onnxruntime-gpu).
 
-The facts live in envcheck/knowledge/data/framework_builds.toml, each row with its source."""
+The facts live in envcheck/knowledge/data/framework_packaging.toml, each row with its source."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from packaging.version import Version
 from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file
 from envcheck.versions import version_or_none
 
-DATA_FILE = "framework_builds.toml"
+DATA_FILE = "framework_packaging.toml"
 
 Platform = Literal["windows"]
 

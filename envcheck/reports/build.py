@@ -62,6 +62,7 @@ from envcheck.reports.collect_env import (
     parse_collect_env,
 )
 from envcheck.reports.ldd import LddEntry, parse_ldd
+from envcheck.reports.library_facts import LibraryFacts, read_library_facts
 from envcheck.reports.line_facts import FactName, LineFacts, Reader, describe, read_lines
 from envcheck.reports.line_merge import (
     LineEvidence,
@@ -188,6 +189,9 @@ class ReportSnapshot:
     """The report shows CUDA code being compiled (nvcc, cpp_extension, CMake's CUDA language)."""
     glibc_missing: str | None = None
     """The loader's "GLIBC_2.28 not found": the system's glibc is older than this."""
+    library_facts: LibraryFacts = field(default_factory=LibraryFacts)
+    """Framework builds, stated cuDNN, libstdc++ and LD_DEBUG facts (envcheck.reports.
+    library_facts), for the rules in envcheck.rules.library_rules."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -233,6 +237,7 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
         readings=other_readings(snapshot, items),
         builds_cuda_code=any(found.builds_cuda_code for _, _, found in items),
         glibc_missing=str(glibc[-1]) if glibc else None,
+        library_facts=read_library_facts(text),
     )
 
 

@@ -48,7 +48,7 @@ _LDD_VERSION = re.compile(
 )
 _REDHAT = re.compile(
     r"(?P<os>(?:CentOS(?: Linux| Stream)?|Red Hat Enterprise Linux(?: Server| Workstation)?|"
-    r"Scientific Linux|Rocky Linux|AlmaLinux|Fedora) release \d{1,2}(?:\.\d{1,3}){0,2}"
+    r"Scientific Linux|Rocky Linux|AlmaLinux|Fedora) release \d{1,2}(?:\.\d{1,4}){0,2}"
     r"(?: \([A-Za-z ]{1,30}\))?)"
 )
 _LSB_DESCRIPTION = re.compile(

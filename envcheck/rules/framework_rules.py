@@ -1,7 +1,7 @@
 """Frameworks beside torch: a TensorFlow whose platform has no GPU build of it, and two
 distributions of one module installed together (the CPU one hides the CUDA build).
 
-The facts are in envcheck/knowledge/data/framework_builds.toml (envcheck.knowledge.frameworks).
+The facts are in envcheck/knowledge/data/framework_packaging.toml (envcheck.knowledge.frameworks).
 """
 
 from __future__ import annotations

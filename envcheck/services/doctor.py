@@ -37,6 +37,7 @@ from envcheck.reports.segments import unquoted
 from envcheck.rules import run_rules
 from envcheck.rules.context import Thresholds
 from envcheck.rules.framework_rules import shadowed_gpu_build_findings
+from envcheck.rules.library_rules import library_findings
 from envcheck.services.lock import LOCK_DIR
 from envcheck.snapshot import Snapshot
 
@@ -137,6 +138,11 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
     findings = run_rules(snapshot, thresholds)
     results = outcomes(report.readings, lambda s: run_rules(s, thresholds)) if report else ()
     decided = decided_by_every_reading(results, findings)
+    if report is not None:
+        # What the paste states about the libraries loaded (envcheck.rules.library_rules).
+        known = {f.id for f in (*findings, *decided)}
+        decided += [f for f in library_findings(report.library_facts, snapshot.system)
+                    if f.id not in known]
     if request.error_text:
         decided += pip_resolution_findings(request.error_text, snapshot)
         decided += shadowed_gpu_build_findings(request.error_text, snapshot)

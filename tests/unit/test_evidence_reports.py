@@ -34,7 +34,7 @@ NOT_REACHED = {
         "the BIOS, not in any fact the topology matrix gives",
     "paddle-31637-winserver2012-paddle185-post107-driver-old":
         "the driver version and the error are only in screenshots; the text names a Paddle "
-        "wheel (post107), and envcheck has no Paddle tables",
+        "wheel (post107: CUDA 10.0, framework_builds.toml) but no driver to hold it against",
     "vllm-1298-gpu-mem-util-1.0-oom-llama70b":
         "the OOM is only in a screenshot; the text has no error and no memory facts",
     "llamafactory-9458-qwen3vl-template-transformers-4550":
@@ -43,8 +43,6 @@ NOT_REACHED = {
     "ollama-1877-gtx950m-cc52-unsupported":
         "'CUDA error 999' is unspecific; that ollama 0.1.19's CUDA build needed compute "
         "capability >= 6.0 is not in envcheck's tables",
-    "paddle-11997-post87-cudnn7-wheel-host-cudnn5-segfault":
-        "a bare segmentation fault; the host's cuDNN 5 is stated only in the thread's replies",
     "paddle-6132-cudnn7-test-fail-ld-library-path":
         "a failing unit test with no loader or version message; the other cuDNN on "
         "LD_LIBRARY_PATH was found by the maintainers, not shown in the report",
@@ -63,9 +61,6 @@ NOT_REACHED = {
     "chatglm6b-447-pyopenssl-outdated-after-update":
         "the error is only in a screenshot; the text names neither pyOpenSSL nor any environment "
         "fact",
-    "cosyvoice-969-centos79-no-onnxruntime-gpu-1180-wheel-zh":
-        "'No matching distribution found for onnxruntime-gpu' has no signature, and envcheck has "
-        "no onnxruntime tables to hold CentOS 7's glibc 2.17 against",
     "cudf-11382-wsl2-pascal-geforce-cudf2206":
         "cudaErrorNotSupported (801) is unspecific; that cuDF in WSL2 needs a Volta-or-newer GPU "
         "is not in envcheck's tables",
@@ -79,18 +74,9 @@ NOT_REACHED = {
     "ollama-9124-tesla-k80-cc37-below-ollama-min-50":
         "no error text (the GPUs are silently ignored); ollama's minimum compute capability is "
         "not in envcheck's tables",
-    "onnxruntime-20223-win-cuda12-pkg-1171-with-cudnn9":
-        "LoadLibrary error 126 for onnxruntime_providers_cuda.dll has no signature; ONNX "
-        "Runtime's cuDNN requirement is not in envcheck's tables",
-    "paddle-17603-libcudart90-not-found-ld-library-path":
-        "the message is in Chinese prose ('找不到libcudart.so.9.0'), not the loader's own "
-        "text, and the LD_LIBRARY_PATH setting is not shown",
     "paddle-46571-centos6-glibc-paddle-gpu-shows-cpu":
         "no error text; 'CentOS 6' alone, and Paddle's glibc requirement is not in envcheck's "
         "tables",
-    "paddleocr-11998-conda-env-libstdcxx-glibcxx3430":
-        "the message names no path ('libstdc++.so.6: version GLIBCXX_3.4.30 not found'), so a "
-        "too-old system libstdc++ (glibc category) ranks before conda's copy shadowing it",
     "paddleocr-2289-driver-cuda90-paddle200-cu101":
         "no error text (CPU is used silently); the Paddle image's CUDA 10.1 is not a fact "
         "envcheck reads",
@@ -109,7 +95,8 @@ NOT_REACHED = {
     "llamafactory-6661-internlm3-needs-transformers-4471-vs-pin-4461":
         "no error text; which transformers InternLM3 needs is knowledge about one model",
     "onnxruntime-18916-colab-cuda122-ort116-built-for-cuda11":
-        "no error text; ONNX Runtime's CUDA builds are not in envcheck's tables",
+        "no error text, and the paste names no ONNX Runtime version: which build (CUDA 11 or "
+        "12, framework_builds.toml) was installed is only in the sibling threads",
     "pyg-sparse-86-ubuntu2004-torch-cu102-sparse-built-cuda111":
         "torch_sparse's CUDA-mismatch message states a companion built for another CUDA "
         "(confirmed, ranked first) but not whether that build came from a wheel or, as here, "
