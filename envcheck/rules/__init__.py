@@ -7,6 +7,7 @@ from dataclasses import replace
 from envcheck.findings import Finding, sort_findings
 from envcheck.rules import (
     driver_rules,
+    gpu_floor_rules,
     host_rules,
     probe_rules,
     requirements_rules,
@@ -21,6 +22,7 @@ RULES: tuple[Rule, ...] = (
     *driver_rules.RULES,
     *host_rules.RULES[:1],  # a container without a GPU explains most of what follows
     *torch_rules.RULES,
+    *gpu_floor_rules.RULES,
     *stack_rules.RULES,
     *host_rules.RULES[1:],
     *requirements_rules.RULES,

@@ -25,10 +25,6 @@ NOT_REACHED = {
         "the driver version is only a bare '410.48,,' in a reply, and torch 1.3.0's CUDA build "
         "(cu101 by default) is not in the knowledge tables (they start at 1.13): the "
         "is_available()-False message then ranks a CPU-only wheel first",
-    "pytorch-31876-geforce210-sm12":
-        "driver 342.01 really is too old for CUDA 10.0 (confirmed); the GeForce 210's compute "
-        "capability (1.2) and torch 1.2.0's arch list are in neither the report nor the tables, "
-        "so the arch cause stays 'possible' behind the confirmed driver cause",
     "pytorch-137853-macos-py313-no-wheel":
         "no error text (a screenshot) and torch is not installed; the wanted release (2.4.1) "
         "is only named in prose, so no rule has a torch release to hold Python 3.13 against",
@@ -43,9 +39,6 @@ NOT_REACHED = {
     "llamafactory-9458-qwen3vl-template-transformers-4550":
         "'Template qwen3_vl does not exist' names no package; that transformers 4.55 predates "
         "Qwen3-VL is knowledge about one model, not in envcheck's tables",
-    "ollama-1877-gtx950m-cc52-unsupported":
-        "'CUDA error 999' is unspecific; that ollama 0.1.19's CUDA build needed compute "
-        "capability >= 6.0 is not in envcheck's tables",
     "paddle-11997-post87-cudnn7-wheel-host-cudnn5-segfault":
         "a bare segmentation fault; the host's cuDNN 5 is stated only in the thread's replies",
     "paddle-6132-cudnn7-test-fail-ld-library-path":
@@ -79,9 +72,6 @@ NOT_REACHED = {
         "a flash_attn undefined-symbol message, labelled broken_requirements here while the "
         "corpus labels the same message torchvision_mismatch (a companion built for another "
         "torch) in four other reports; envcheck ranks the latter first",
-    "ollama-9124-tesla-k80-cc37-below-ollama-min-50":
-        "no error text (the GPUs are silently ignored); ollama's minimum compute capability is "
-        "not in envcheck's tables",
     "onnxruntime-20223-win-cuda12-pkg-1171-with-cudnn9":
         "LoadLibrary error 126 for onnxruntime_providers_cuda.dll has no signature; ONNX "
         "Runtime's cuDNN requirement is not in envcheck's tables",

@@ -1,0 +1,156 @@
+"""GPU floors of tools with their own CUDA kernels and of old torch releases
+(envcheck/knowledge/gpu_floors.toml), the report reader for the tools' versions, and the
+rules that hold a GPU against them. Lines are the reports' own (tests/data/reports/<folder>)."""
+
+from __future__ import annotations
+
+import pytest
+from packaging.version import Version
+
+from envcheck.diagnosis import likely_causes
+from envcheck.knowledge.gpu_floors import (
+    floor_for,
+    floor_sources,
+    legacy_torch,
+    tool_floors,
+    tool_names,
+)
+from envcheck.reports.tool_versions import stated_tools
+from envcheck.services.doctor import DoctorRequest, DoctorResult, read_report, run_doctor
+
+
+def doctor(text: str, error: str | None = None) -> DoctorResult:
+    reading = read_report(text, error, taken_at="2026-01-01T00:00:00Z", envcheck_version="0")
+    report = reading.report
+    return run_doctor(DoctorRequest(snapshot=report.snapshot, error_text=reading.error_text,
+                                    missing=report.missing, report=report))
+
+
+def ranked(result: DoctorResult) -> tuple[str, ...]:
+    return likely_causes(result.causes, result.findings)
+
+
+def test_every_floor_cites_a_source() -> None:
+    assert all(s.url.startswith("https://") and s.retrieved for s in floor_sources())
+    assert tool_floors()
+    assert all(f.sources for f in tool_floors())
+    assert {"ollama", "vllm", "cudf", "cudf-cu12"} <= tool_names()
+
+
+@pytest.mark.parametrize(("package", "version", "floor"), [
+    ("ollama", "0.1.19", "6.0"),   # ollama#1877: min 6.0 in 0.1.19
+    ("ollama", "0.1.21", "6.0"),   # ollama#2116 adds 5.0 after 0.1.21
+    ("ollama", "0.5.11", "5.0"),   # docs/gpu.md
+    ("ollama", None, "5.0"),       # below 5.0: no listed release
+    ("vllm", "0.9.1", "7.0"),
+    ("VLLM", None, "7.0"),
+    ("cudf-cu12", "24.4.0", "7.0"),  # RAPIDS RSN 34: 24.02 on
+])
+def test_floor_of_a_release(package: str, version: str | None, floor: str) -> None:
+    found = floor_for(package, Version(version) if version else None)
+    assert found is not None
+    assert found.min_capability == floor
+
+
+@pytest.mark.parametrize("version", ["22.6.1", None])
+def test_no_floor_where_no_source_states_one(version: str | None) -> None:
+    # cuDF 22.06 still ran on Pascal; RSN 34 speaks from 24.02 on only
+    assert floor_for("cudf", Version(version) if version else None) is None
+    assert floor_for("torch", None) is None
+
+
+def test_old_torch_default_builds() -> None:
+    legacy = legacy_torch(Version("1.3.0"))
+    assert legacy is not None
+    assert legacy.default_cuda == Version("10.1")  # pytorch#30631
+    assert legacy.min_capability is None
+    newer = legacy_torch(Version("1.3.1"))
+    assert newer is not None
+    assert newer.min_capability == "3.7"
+    assert legacy_torch(Version("1.2.0+cu92")) is not None
+    assert legacy_torch(Version("1.13.1")) is None  # in torch_releases.toml instead
+
+
+@pytest.mark.parametrize(("lines", "expected"), [
+    # ollama-1877
+    (["I've updated ollama to v0.1.19, but I'm getting the same issue"], ("ollama", "0.1.19")),
+    # ollama-9124: the bug template's field
+    (["### Ollama version", "", "0.5.11"], ("ollama", "0.5.11")),
+    # cudf-11382: printed by the user's own check
+    (["cuDF Version: 22.06.01"], ("cudf", "22.06.01")),
+    (["I have a GTX 1080 Ti and pip-installed vLLM 0.9.1"], ("vllm", "0.9.1")),
+])
+def test_tool_versions_as_reports_state_them(lines: list[str],
+                                             expected: tuple[str, str]) -> None:
+    found = [(t.package.name, t.package.version) for t in stated_tools(lines)]
+    assert found == [expected]
+
+
+@pytest.mark.parametrize("line", [
+    "pip install vllm==0.7.3",           # vllm-14608: what was asked for
+    "requires ollama>=0.5.0",
+    "### Ollama version",                # no answer follows
+])
+def test_a_pin_or_an_empty_field_is_no_version(line: str) -> None:
+    assert list(stated_tools([line])) == []
+
+
+def test_k80_is_below_ollama_s_floor() -> None:
+    # ollama-9124: 'my server have 4 nvidia tesla k80 24gb gpu' and the template's version
+    text = ("my server have 4 nvidia tesla k80 24gb gpu and 256gb mem, can i only use gpu run "
+            "a model? ollama can't find my gpu and use cpu\n\n### Ollama version\n\n0.5.11\n")
+    result = doctor(text)
+    finding = next(f for f in result.findings if f.id == "gpu-below-tool-floor")
+    assert finding.severity == "error"
+    assert finding.evidence["min_capability"] == "5.0"
+    assert ranked(result)[0] == "arch_not_in_wheel"
+
+
+def test_gtx_950m_below_ollama_0_1_19_s_floor() -> None:
+    # ollama-1877
+    text = ("I've updated ollama to v0.1.19, but I'm getting the same issue (I guess)\n"
+            "I have a gtx 950M (maybe it's too old ^^'), cuda 12.3, Nvidia driver 545.23.08, "
+            "ubuntu 22.04.3\n")
+    result = doctor(text, "CUDA error 999")
+    assert ranked(result)[0] == "arch_not_in_wheel"
+    arch = next(c for c in result.causes if c.category == "arch_not_in_wheel")
+    assert arch.verdict == "confirmed"
+
+
+def test_a_gpu_above_the_floor_gets_nothing() -> None:
+    text = "I have an RTX 3090, driver 550.54.15\n\n### Ollama version\n\n0.5.11\n"
+    result = doctor(text)
+    assert not [f for f in result.findings if f.category == "arch_not_in_wheel"]
+
+
+GEFORCE_210 = """PyTorch version: 1.2.0
+Is debug build: No
+CUDA used to build PyTorch: 10.0
+
+OS: Microsoft Windows 7 Professional
+Python version: 3.7
+
+Is CUDA available: No
+CUDA runtime version: 10.0.130
+GPU models and configuration: GPU 0: GeForce 210
+Nvidia driver version: 342.01
+"""
+
+
+def test_a_gpu_below_every_target_of_torch_s_toolkit_ranks_before_the_driver() -> None:
+    # pytorch-31876: driver 342.01 is too old for CUDA 10.0, but no driver gives a compute
+    # capability 1.2 GPU code that nvcc 10.0 (sm_30 and up) cannot produce
+    result = doctor(GEFORCE_210, "torch.cuda.is_available() -> False")
+    ids = {f.id for f in result.findings}
+    assert {"gpu-below-torch-build-floor", "driver-too-old-for-torch-cuda"} <= ids
+    assert ranked(result)[:2] == ("arch_not_in_wheel", "driver_too_old")
+
+
+def test_torch_1_3_1_has_no_sm_35() -> None:
+    # pytorch-31319: K40c (3.5) fails, the K80 (3.7) works
+    text = ("torch.cuda.get_device_name(0): Tesla K40c\n"
+            "PyTorch version: 1.3.1\nCUDA used to build PyTorch: 10.1\n"
+            "GPU models and configuration:\nGPU 0: Tesla K80\nGPU 1: Tesla K40c\n")
+    result = doctor(text)
+    below = [f for f in result.findings if f.id == "gpu-below-torch-build-floor"]
+    assert [f.evidence["gpu"] for f in below] == ["Tesla K40c"]
