@@ -43,6 +43,7 @@ def test_every_floor_cites_a_source() -> None:
     ("ollama", "0.5.11", "5.0"),   # docs/gpu.md
     ("ollama", None, "5.0"),       # below 5.0: no listed release
     ("vllm", "0.9.1", "7.0"),
+    ("vllm", "0.21.0", "7.5"),     # its docs raise the floor
     ("VLLM", None, "7.0"),
     ("cudf-cu12", "24.4.0", "7.0"),  # RAPIDS RSN 34: 24.02 on
 ])
@@ -154,3 +155,18 @@ def test_torch_1_3_1_has_no_sm_35() -> None:
     result = doctor(text)
     below = [f for f in result.findings if f.id == "gpu-below-torch-build-floor"]
     assert [f.evidence["gpu"] for f in below] == ["Tesla K40c"]
+
+
+def test_an_unlabelled_old_torch_is_taken_as_its_default_build() -> None:
+    # pytorch-31319: prose only, torch's CUDA build not named; 1.3.1 without a label is the
+    # CUDA 10.1 build (pytorch#30631), whose binaries start at sm_37
+    text = ("This occurs on a system where I have a Tesla K80 and two Tesla K40c cards\n"
+            "In a fresh conda environment, install the latest stable version of PyTorch "
+            "(1.3.1) then a minimal working example is:\n")
+    result = doctor(text, "RuntimeError: parallel_for failed: cudaErrorNoKernelImageForDevice: "
+                          "no kernel image is available for execution on the device")
+    arch = next(c for c in result.causes if c.category == "arch_not_in_wheel")
+    assert arch.verdict == "likely"
+    assert arch.assumption is not None
+    assert "CUDA 10.1" in arch.assumption
+    assert ranked(result)[0] == "arch_not_in_wheel"
