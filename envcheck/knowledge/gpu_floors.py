@@ -29,6 +29,8 @@ class ToolFloor:
     versions: SpecifierSet | None
     """The releases the row is stated for; None: the floor the tool's documentation states."""
     sources: tuple[str, ...]
+    wsl_only: bool = False
+    """Stated for WSL2 only (RAPIDS on Pascal GPUs there)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +84,14 @@ def _specifier(where: str, value: object) -> SpecifierSet | None:
         raise _fail(where, f"`versions` is not a version specifier: {value!r}") from e
 
 
+def _platform(where: str, value: object) -> bool:
+    if value is None:
+        return False
+    if value != "wsl":
+        raise _fail(where, f"`platform` can only be \"wsl\", got {value!r}")
+    return True
+
+
 def parse_floors(document: Mapping[str, Any]) -> tuple[tuple[ToolFloor, ...],
                                                         tuple[LegacyTorch, ...]]:
     load_sources(FLOORS_FILE, dict(document))
@@ -95,7 +105,8 @@ def parse_floors(document: Mapping[str, Any]) -> tuple[tuple[ToolFloor, ...],
         tools.append(ToolFloor(
             package=package, aliases=tuple(entry.get("aliases", [])),
             min_capability=_capability(where, entry.get("min_capability"), required=True) or "",
-            versions=_specifier(where, entry.get("versions")), sources=_cited(where, entry, ids)))
+            versions=_specifier(where, entry.get("versions")), sources=_cited(where, entry, ids),
+            wsl_only=_platform(where, entry.get("platform"))))
     torches = []
     for index, entry in enumerate(document.get("torch", [])):
         where = f"torch[{index}]"
@@ -128,12 +139,14 @@ def tool_names() -> frozenset[str]:
     return frozenset(_normalize(n) for f in tool_floors() for n in (f.package, *f.aliases))
 
 
-def floor_for(package: str, version: Version | None) -> ToolFloor | None:
-    """The floor of this release of `package`: the row stated for its version, else the one
-    its documentation states. Without a version, the documented floor when no row states a
-    lower one (a GPU below it has no kernels in any listed release); else None."""
+def floor_for(package: str, version: Version | None, *, wsl: bool = False) -> ToolFloor | None:
+    """The floor of this release of `package`: the highest of the rows stated for its version
+    (WSL2's rows only under WSL2), else the one its documentation states. Without a version,
+    the documented floor when no row states a lower one (a GPU below it has no kernels in any
+    listed release); else None."""
     name = _normalize(package)
-    rows = [f for f in tool_floors() if name in (_normalize(n) for n in (f.package, *f.aliases))]
+    rows = [f for f in tool_floors() if name in (_normalize(n) for n in (f.package, *f.aliases))
+            and (wsl or not f.wsl_only)]
     if not rows:
         return None
     if version is None:
@@ -142,7 +155,7 @@ def floor_for(package: str, version: Version | None) -> ToolFloor | None:
                      and f.min_capability == lowest.min_capability), None)
     stated = [f for f in rows if f.versions is not None and version in f.versions]
     if stated:
-        return stated[0]
+        return max(stated, key=lambda f: Version(f.min_capability))
     return next((f for f in rows if f.versions is None), None)
 
 

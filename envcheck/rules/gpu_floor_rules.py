@@ -27,6 +27,11 @@ def _tools(snapshot: Snapshot) -> list[Package]:
     return [p for p in snapshot.packages if p.name.lower().replace("_", "-") in names]
 
 
+def _under_wsl(snapshot: Snapshot) -> bool:
+    """WSL2 as a probe saw it, or as the report names the OS ("WSL2 Ubuntu 20.04")."""
+    return snapshot.system.wsl is True or "wsl" in (snapshot.system.os or "").lower()
+
+
 def _below(capability: str, floor: str) -> bool:
     number, lowest = capability_number(capability), capability_number(floor)
     return number is not None and lowest is not None and number < lowest
@@ -39,7 +44,7 @@ def _sm(capability: str) -> str:
 def check_tool_floors(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
     for package in _tools(snapshot):
         version = version_or_none(package.version)
-        floor = floor_for(package.name, version)
+        floor = floor_for(package.name, version, wsl=_under_wsl(snapshot))
         if floor is None:
             continue
         release = f"{package.name} {package.version}" if version else package.name
@@ -48,7 +53,7 @@ def check_tool_floors(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
             if capability is None or not _below(capability, floor.min_capability):
                 continue
             stated = (f"releases {floor.versions}" if floor.versions is not None
-                      else "its documentation")
+                      else "its documentation") + (" under WSL2" if floor.wsl_only else "")
             yield Finding(
                 id="gpu-below-tool-floor", category="arch_not_in_wheel", severity="error",
                 summary=f"GPU {gpu.index} ({gpu.name}, compute capability {capability}) is "

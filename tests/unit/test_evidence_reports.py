@@ -62,9 +62,6 @@ NOT_REACHED = {
     "cosyvoice-969-centos79-no-onnxruntime-gpu-1180-wheel-zh":
         "'No matching distribution found for onnxruntime-gpu' has no signature, and envcheck has "
         "no onnxruntime tables to hold CentOS 7's glibc 2.17 against",
-    "cudf-11382-wsl2-pascal-geforce-cudf2206":
-        "cudaErrorNotSupported (801) is unspecific; that cuDF in WSL2 needs a Volta-or-newer GPU "
-        "is not in envcheck's tables",
     "flashattn-853-cxx11abi-true-wheel-vs-pip-torch":
         "no error text; the C++ ABI of the wheel (cxx11abiTRUE) against torch's is not a fact "
         "envcheck reads",

@@ -170,3 +170,21 @@ def test_an_unlabelled_old_torch_is_taken_as_its_default_build() -> None:
     assert arch.assumption is not None
     assert "CUDA 10.1" in arch.assumption
     assert ranked(result)[0] == "arch_not_in_wheel"
+
+
+@pytest.mark.parametrize(("wsl", "floor"), [(True, "7.0"), (False, None)])
+def test_rapids_on_wsl2_needs_volta(wsl: bool, floor: str | None) -> None:
+    # cudf-11382: cuDF 22.06.01 under WSL2; rapidsai/cudf#9753: Pascal fails there after 21.08
+    found = floor_for("cudf", Version("22.06.01"), wsl=wsl)
+    assert (found.min_capability if found else None) == floor
+    assert floor_for("cudf", Version("21.08"), wsl=True) is None
+
+
+def test_rapids_floor_on_a_wsl2_report() -> None:
+    text = ("I'm using the WSL2 Ubuntu 20.04 instance on Windows 11, GPU: NVIDIA GeForce GTX "
+            "1080\ncuDF Version: 22.06.01\n")
+    result = doctor(text, "RuntimeError: CUDA error encountered at: /workspace/.conda-bld/work/"
+                          "cpp/src/bitmask/null_mask.cu:93: 801 cudaErrorNotSupported operation "
+                          "not supported.")
+    assert "gpu-below-tool-floor" in {f.id for f in result.findings}
+    assert ranked(result)[0] == "arch_not_in_wheel"
