@@ -53,9 +53,6 @@ NOT_REACHED = {
     "aicuai-startguidesdxl-6-colab-cpu-runtime-no-driver":
         "'Found no NVIDIA driver' in a Colab notebook ranks a missing driver first; that the "
         "runtime's accelerator was set to CPU (no GPU attached) is not in the text",
-    "chatglm6b-38-cublas-invalid-value-torch113-cu117-old-server-cuda":
-        "CUBLAS_STATUS_INVALID_VALUE is not a known message, and the server's driver version is "
-        "not in the report",
     "chatglm6b-447-pyopenssl-outdated-after-update":
         "the error is only in a screenshot; the text names neither pyOpenSSL nor any environment "
         "fact",
