@@ -16,7 +16,9 @@ from functools import cache
 from envcheck.knowledge.gpu_floors import tool_names
 from envcheck.snapshot import Package
 
-_VERSION = r"v?(?P<version>\d{1,3}\.\d{1,3}(?:\.\d{1,4}){0,2}(?:\.post\d+)?)(?![\d.]*\d)"
+# "0.7.0-rc0" is a pre-release of 0.7.0, not 0.7.0 itself.
+_VERSION = (r"v?(?P<version>\d{1,3}\.\d{1,3}(?:\.\d{1,4}){0,2}(?:\.post\d+)?"
+            r"(?:-?(?:rc|a|b|alpha|beta)\d{0,3})?)(?![\d.]*\d)")
 # Words between the name and its version in prose ("updated ollama to v0.1.19",
 # "ollama version is 0.5.11", "cuDF Version: 22.06.01"); no "=" or "<>": that is a pin.
 _GAP = r"(?:[\s:\uff1a]+(?:to|version|ver|is|now|at)\b){0,3}[\s:\uff1a]*"

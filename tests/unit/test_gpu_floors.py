@@ -80,6 +80,8 @@ def test_old_torch_default_builds() -> None:
     # cudf-11382: printed by the user's own check
     (["cuDF Version: 22.06.01"], ("cudf", "22.06.01")),
     (["I have a GTX 1080 Ti and pip-installed vLLM 0.9.1"], ("vllm", "0.9.1")),
+    # ollama-10682: a release candidate
+    (["This happens when ollama 0.7.0-rc0 was trying to load"], ("ollama", "0.7.0-rc0")),
 ])
 def test_tool_versions_as_reports_state_them(lines: list[str],
                                              expected: tuple[str, str]) -> None:
@@ -188,3 +190,12 @@ def test_rapids_floor_on_a_wsl2_report() -> None:
                           "not supported.")
     assert "gpu-below-tool-floor" in {f.id for f in result.findings}
     assert ranked(result)[0] == "arch_not_in_wheel"
+
+
+def test_no_toolkit_is_suggested_for_a_gpu_none_targets() -> None:
+    # pytorch-31876: nvcc 10.0 beside a GeForce 210; no CUDA 10.0 to 13.0 nvcc targets sm_12,
+    # so "use CUDA 12.x" would send the user to a toolkit that cannot help either
+    result = doctor(GEFORCE_210)
+    finding = next(f for f in result.findings if f.id == "nvcc-cannot-target-gpu")
+    assert finding.fix is not None
+    assert finding.fix.startswith("no CUDA toolkit from 10.0 to 13.0 compiles for sm_12")
