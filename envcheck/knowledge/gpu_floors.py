@@ -162,3 +162,10 @@ def floor_for(package: str, version: Version | None, *, wsl: bool = False) -> To
 def legacy_torch(version: Version) -> LegacyTorch | None:
     public = Version(version.public)
     return next((t for t in _floors()[1] if t.version == public), None)
+
+
+def cited_urls(ids: tuple[str, ...]) -> str:
+    """The URLs of the cited sources, for the user ("https://github.com/.../issues/30631")."""
+    urls = {str(s["id"]): str(s["url"]) for s in _document()["sources"]
+            if isinstance(s, dict) and "id" in s and "url" in s}
+    return ", ".join(urls.get(i, i) for i in ids)

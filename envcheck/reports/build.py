@@ -53,6 +53,7 @@ from envcheck.knowledge.torch_tables import cuda_from_local_label
 from envcheck.parsers.ldconfig import identify_cuda_library
 from envcheck.parsers.nvcc_version import parse_nvcc_version
 from envcheck.parsers.nvidia_smi_xml import SmiReport, parse_nvidia_smi_xml
+from envcheck.reports.bare_driver import bare_driver_versions
 from envcheck.reports.collect_env import (
     CollectEnvReport,
     cpu_count,
@@ -220,6 +221,7 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
                  "and `nvidia-smi` (or `nvidia-smi -q -x`).",
         )
     _read_tool_versions(facts, lines)
+    _read_bare_driver(facts, lines)
     snapshot = facts.snapshot(taken_at=taken_at, envcheck_version=envcheck_version)
     snapshot, from_table = _with_table_capabilities(snapshot)
     items = tuple((kind, line, found) for kind, line, found in facts.numbered_lines)
@@ -441,6 +443,18 @@ def _read_tool_versions(facts: _Facts, lines: Sequence[str]) -> None:
             continue
         facts.pip.append(package)
         facts.note("package", f"{package.name} {package.version}", stated.line, stated.text)
+
+
+def _read_bare_driver(facts: _Facts, lines: Sequence[str]) -> None:
+    """A driver version alone on a line (envcheck.reports.bare_driver), when no sentence
+    names one: it is read as the text's own statement of the driver."""
+    if any(found.driver_version for _, found in facts.lines):
+        return
+    for number, version in bare_driver_versions(lines):
+        found = LineFacts(driver_version=version)
+        facts.lines.append(("prose", found))
+        facts.numbered_lines.append(("prose", number, found))
+        facts.note("driver", version, number, lines[number - 1])
 
 
 def _read_collect_env(facts: _Facts, segment: Segment) -> None:

@@ -28,7 +28,7 @@ from typing import Literal
 
 from packaging.version import Version
 
-from envcheck.knowledge.gpu_floors import legacy_torch
+from envcheck.knowledge.gpu_floors import cited_urls, legacy_torch
 from envcheck.knowledge.model import Category
 from envcheck.knowledge.torch_tables import find_release, parse_variant_name, torch_releases
 from envcheck.reports.line_facts import LineFacts
@@ -182,7 +182,7 @@ def with_default_build(snapshot: Snapshot) -> tuple[Snapshot, str] | None:
             return None
         cuda = legacy.default_cuda
         name = (f"its CUDA {cuda} build, the one pip installed without a build label "
-                f"({', '.join(legacy.sources)})")
+                f"({cited_urls(legacy.sources)})")
     else:
         cuda = parse_variant_name(release.pypi_default)
         name = f"PyPI's default Linux build ({release.pypi_default})"

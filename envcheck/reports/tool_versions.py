@@ -49,10 +49,44 @@ def _name(text: str) -> str:
     return re.sub(r"[-_ ]", "-", text.lower())
 
 
+def _candidates(lines: Sequence[str]) -> list[int]:
+    """The lines that name a tool, found in the whole text at once (as the segment readers'
+    triggers are) so that a 5 MB paste is not run line by line through the regexes. The
+    spellings searched are the name in lower, capitalised and upper case and the projects'
+    own ("vLLM", "cuDF"): lowering 5 MB of text first would cost more than the search."""
+    text = "\n".join(lines)
+    positions: list[int] = []
+    for word in _spellings():
+        position = text.find(word)
+        while position != -1:
+            positions.append(position)
+            position = text.find(word, position + len(word))
+    found: list[int] = []
+    line, counted = 0, 0
+    for position in sorted(positions):  # line numbers by counting newlines between hits
+        line += text.count("\n", counted, position)
+        counted = position
+        if not found or found[-1] != line:
+            found.append(line)
+    return found
+
+
+_BRANDED = {"vllm": "vLLM", "cudf": "cuDF"}
+
+
+@cache
+def _spellings() -> frozenset[str]:
+    # "cudf-cu12" is found through "cudf"; a tool name's first word finds every spelling.
+    words = {re.split(r"[-_ ]", name)[0] for name in tool_names()}
+    return frozenset(spelling for word in words for spelling in (
+        word, word.capitalize(), word.upper(), _BRANDED.get(word, word)))
+
+
 def stated_tools(lines: Sequence[str]) -> Iterator[StatedTool]:
     """Every tool version the lines state, in paste order."""
     prose, heading, answer = _patterns()
-    for index, line in enumerate(lines):
+    for index in _candidates(lines):
+        line = lines[index]
         if len(line) > 2_000:
             continue
         if form := heading.match(line):

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from packaging.version import Version
 
 from envcheck.findings import Finding
-from envcheck.knowledge.gpu_floors import floor_for, legacy_torch, tool_names
+from envcheck.knowledge.gpu_floors import cited_urls, floor_for, legacy_torch, tool_names
 from envcheck.knowledge.nvcc_targets import capability_number, targets_for
 from envcheck.rules.context import Thresholds
 from envcheck.rules.facts import gpu_capability, torch_build
@@ -62,8 +62,8 @@ def check_tool_floors(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
                 explanation=f"{package.name} ships its own CUDA kernels, built for compute "
                             f"capability {floor.min_capability} and newer; on an older GPU it "
                             "finds no kernel image, fails, or falls back to the CPU, whatever "
-                            "torch's own build covers. (Sources: envcheck's gpu_floors.toml, "
-                            f"{', '.join(floor.sources)}.)",
+                            "torch's own build covers. (Sources: "
+                            f"{cited_urls(floor.sources)}.)",
                 fix=f"use a GPU of compute capability {floor.min_capability} or newer for "
                     f"{package.name}, or build {package.name} from source for "
                     f"{_sm(capability)}",
@@ -88,7 +88,7 @@ def _torch_floor(snapshot: Snapshot) -> tuple[str, str] | None:
         return None
     legacy = legacy_torch(build.version)
     if legacy is not None and legacy.min_capability is not None:
-        cited = ", ".join(legacy.sources)
+        cited = cited_urls(legacy.sources)
         return legacy.min_capability, (f"torch {build.version}'s binaries start at "
                                        f"{_sm(legacy.min_capability)} ({cited})")
     targets = targets_for(torch.cuda)

@@ -21,10 +21,6 @@ FOLDERS = sorted(path for path in REPORTS.iterdir() if path.is_dir())
 
 # Reports whose established cause the facts in them cannot reach without guessing.
 NOT_REACHED = {
-    "pytorch-31243-torch13-cu101-driver410":
-        "the driver version is only a bare '410.48,,' on a line of its own, with no word that "
-        "names it (torch 1.3.0's default cu101 build is now known, gpu_floors.toml): without "
-        "the driver the is_available()-False message ranks a CPU-only wheel first",
     "pytorch-137853-macos-py313-no-wheel":
         "no error text (a screenshot) and torch is not installed; the wanted release (2.4.1) "
         "is only named in prose, so no rule has a torch release to hold Python 3.13 against",

@@ -15,6 +15,7 @@ from envcheck.knowledge.gpu_floors import (
     tool_floors,
     tool_names,
 )
+from envcheck.reports.bare_driver import bare_driver_versions
 from envcheck.reports.tool_versions import stated_tools
 from envcheck.services.doctor import DoctorRequest, DoctorResult, read_report, run_doctor
 
@@ -199,3 +200,34 @@ def test_no_toolkit_is_suggested_for_a_gpu_none_targets() -> None:
     finding = next(f for f in result.findings if f.id == "nvcc-cannot-target-gpu")
     assert finding.fix is not None
     assert finding.fix.startswith("no CUDA toolkit from 10.0 to 13.0 compiles for sm_12")
+
+
+@pytest.mark.parametrize(("line", "driver"), [
+    ("410.48,,", "410.48"),          # pytorch-31243, the reply as pasted
+    ("  535.104.05", "535.104.05"),
+    ("2.1.0", None),                 # a package version, not a driver
+    ("12.4", None),
+    ("418.39 is needed", None),      # a sentence: the prose reader's, with its words
+])
+def test_a_driver_version_alone_on_a_line(line: str, driver: str | None) -> None:
+    found = [str(version) for _, version in bare_driver_versions([line])]
+    assert found == ([driver] if driver else [])
+
+
+def test_old_torch_default_build_against_a_bare_driver_reply() -> None:
+    # pytorch-31243: torch 1.3.0 from torch_stable without a label is cu101 (needs 418.39)
+    text = ("$ pip install torch===1.3.0 torchvision===0.4.1 -f "
+            "https://download.pytorch.org/whl/torch_stable.html\n"
+            ">>> import torch\n>>> torch.cuda.is_available()\nFalse\n"
+            "**Ubuntu1804,\npython37**\n\n410.48,,\nneed higher ??\n")
+    result = doctor(text, ">>> torch.cuda.is_available()\nFalse")
+    assert ranked(result)[0] == "driver_too_old"
+    driver = next(c for c in result.causes if c.category == "driver_too_old")
+    assert driver.verdict == "likely"
+    assert driver.assumption is not None
+    assert "CUDA 10.1" in driver.assumption
+
+
+def test_a_sentence_s_driver_wins_over_a_bare_number() -> None:
+    result = doctor("NVIDIA driver 535.104.05 is installed\n\n470.57\n")
+    assert str(result.snapshot.driver.version) == "535.104.05"
