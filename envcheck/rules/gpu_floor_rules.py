@@ -14,9 +14,11 @@ from packaging.version import Version
 
 from envcheck.findings import Finding
 from envcheck.knowledge.gpu_floors import cited_urls, floor_for, legacy_torch, tool_names
-from envcheck.knowledge.nvcc_targets import capability_number, targets_for
+from envcheck.knowledge.model import TorchVariant
+from envcheck.knowledge.nvcc_targets import capability_number, nvcc_reach, targets_for
+from envcheck.knowledge.torch_tables import torch_releases
 from envcheck.rules.context import Thresholds
-from envcheck.rules.facts import gpu_capability, torch_build
+from envcheck.rules.facts import arch_covers, gpu_capability, install_command, torch_build
 from envcheck.rules.registry import Rule
 from envcheck.snapshot import Gpu, Package, Snapshot
 from envcheck.versions import version_or_none
@@ -136,6 +138,61 @@ def _knows_torch_floor(snapshot: Snapshot) -> bool:
         bool(snapshot.gpus) and all(gpu_capability(g) for g in snapshot.gpus))
 
 
+def _carries_code(variant: TorchVariant, capability: str) -> bool:
+    """Machine code for the GPU in this build: its recorded arch list, else what its CUDA
+    toolkit compiles for (a bound: the build has at most that)."""
+    if variant.cuda is None:
+        return False
+    if variant.arch_list:
+        return arch_covers(tuple(a for a in variant.arch_list if a.startswith("sm_")),
+                           capability)
+    targets = targets_for(variant.cuda)
+    return targets is not None and nvcc_reach(targets, capability) == "machine-code"
+
+
+def check_torch_for_gpu(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
+    """torch is not in the report, and only the newest few torch releases have a build with
+    code for the GPU: a risk to name (an RTX 5070 needs a CUDA 12.8 build, torch 2.7 or
+    later)."""
+    if snapshot.torch.status == "ok":
+        return
+    releases = torch_releases()
+    for gpu in snapshot.gpus:
+        capability = gpu_capability(gpu)
+        if capability is None:
+            continue
+        covering = [(r, v) for r in releases for v in r.variants if _carries_code(v, capability)]
+        with_code = {r.version for r, _ in covering}
+        newest = {r.version for r in releases[len(releases) - len(with_code):]}
+        if not with_code or with_code != newest or 2 * len(with_code) > len(releases):
+            # Only a GPU newer than most releases' builds (a new generation: the releases with
+            # code for it are the newest few) is worth naming without torch's build; a GPU that
+            # older releases cover (a V100 the newest CUDA 13 builds dropped) is not a risk
+            # the report points at.
+            continue
+        sm = _sm(capability)
+        first, last = covering[0], covering[-1]
+        where = (f"only torch {first[0].version}+{first[1].name} and newer builds carry "
+                 f"machine code for it ({len(with_code)} of the {len(releases)} releases "
+                 "envcheck knows)")
+        cuda = last[1].cuda
+        fix = install_command(*last, note=f"its CUDA {cuda} build needs a driver for CUDA "
+                                          f"{cuda} or newer; `envcheck compat gpu` lists every "
+                                          "build for this GPU")
+        yield Finding(
+            id="gpu-needs-a-torch-build-for-it", category="arch_not_in_wheel",
+            severity="warning",
+            summary=f"GPU {gpu.index} ({gpu.name}, {sm}) is newer than most torch builds: "
+                    f"{where}, and torch's build is not in the report",
+            explanation="A torch build without machine code (or usable PTX) for the GPU's "
+                        "architecture fails every kernel with 'no kernel image is available "
+                        "for execution on the device'. torch.__version__ and "
+                        "torch.cuda.get_arch_list() on the machine decide it.",
+            fix=fix,
+            evidence={"gpu": gpu.name, "compute_capability": capability,
+                      "releases_with_code": str(len(with_code))})
+
+
 RULES = (
     Rule(id="tool-supports-gpu", category="arch_not_in_wheel", check=check_tool_floors,
          knows=_knows_tool_floors,
@@ -143,4 +200,7 @@ RULES = (
     Rule(id="torch-build-floor", category="arch_not_in_wheel", check=check_torch_floor,
          knows=_knows_torch_floor,
          needs="each GPU's compute capability and the lowest architecture of torch's build"),
+    # A risk, never a decision: torch unknown leaves gpu-arch-in-build undecided anyway.
+    Rule(id="torch-exists-for-gpu", category="arch_not_in_wheel", check=check_torch_for_gpu,
+         knows=lambda _s: True, needs="each GPU's compute capability"),
 )

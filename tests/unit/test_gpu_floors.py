@@ -231,3 +231,23 @@ def test_old_torch_default_build_against_a_bare_driver_reply() -> None:
 def test_a_sentence_s_driver_wins_over_a_bare_number() -> None:
     result = doctor("NVIDIA driver 535.104.05 is installed\n\n470.57\n")
     assert str(result.snapshot.driver.version) == "535.104.05"
+
+
+def test_a_new_generation_gpu_without_torch_s_build_is_a_named_risk() -> None:
+    # comfyui-7380: 'GPU RTX 5070 user' and the error, nothing about torch
+    result = doctor("GPU RTX 5070 user Unable to resolve this issue\n",
+                    "CUDA error: no kernel image is available for execution on the device")
+    risk = next(f for f in result.findings if f.id == "gpu-needs-a-torch-build-for-it")
+    assert risk.severity == "warning"
+    assert "2.7.0+cu128" in risk.summary
+    arch = next(c for c in result.causes if c.category == "arch_not_in_wheel")
+    assert arch.verdict == "likely"
+
+
+@pytest.mark.parametrize("text", [
+    "Tesla V100, cuda11.4\n",                                  # every old release covers it
+    "PyTorch version: 2.7.0+cu128\nGPU 0: NVIDIA GeForce RTX 5070\n",  # torch's build is read
+])
+def test_no_risk_named_where_torch_is_read_or_most_builds_cover_the_gpu(text: str) -> None:
+    result = doctor(text)
+    assert "gpu-needs-a-torch-build-for-it" not in {f.id for f in result.findings}
