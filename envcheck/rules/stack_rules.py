@@ -233,7 +233,7 @@ RULES = (
 
 
 def _toolkit_fix(capability: str, sm: str) -> str:
-    """No toolkit in the table compiling for the GPU (sm_12, under CUDA 9 to 13) is said so,
+    """No toolkit in the table compiling for the GPU (sm_12, under CUDA 10 to 13) is said so,
     rather than pointing at a CUDA 12 that does not target it either."""
     rows = nvcc_targets()
     if not any(nvcc_reach(row, capability) == "machine-code" for row in rows):
