@@ -230,7 +230,23 @@ def likely_causes(causes: tuple[CauseAssessment, ...],
     for verdict in ("likely", "possible"):
         ranked += [c.category for c in causes if c.verdict == verdict]
     ranked += [f.category for f in findings if f.severity == "error"]
-    return tuple(dict.fromkeys(ranked))
+    return _roots_first(tuple(dict.fromkeys(ranked)), findings)
+
+
+def _roots_first(ranked: tuple[Category, ...],
+                 findings: tuple[Finding, ...]) -> tuple[Category, ...]:
+    """An error that makes other causes' fixes moot goes before them: a GPU older than every
+    architecture a build can carry stays unusable whatever driver is installed
+    (envcheck.rules.gpu_floor_rules names driver_too_old in its `outranks` evidence)."""
+    order = list(ranked)
+    for finding in findings:
+        if finding.severity != "error" or finding.category not in order:
+            continue
+        for other in finding.evidence.get("outranks", "").split():
+            if other in order and order.index(other) < order.index(finding.category):
+                order.remove(finding.category)
+                order.insert(order.index(other), finding.category)
+    return tuple(order)
 
 
 def _stated(cause: CauseAssessment) -> bool:

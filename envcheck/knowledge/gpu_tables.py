@@ -18,7 +18,7 @@ from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_dat
 from envcheck.knowledge.model import GpuModel, GpuSegment, Source
 
 Architecture = Literal[
-    "Kepler", "Maxwell", "Pascal", "Volta", "Turing", "Ampere", "Ada Lovelace", "Hopper",
+    "Tesla", "Kepler", "Maxwell", "Pascal", "Volta", "Turing", "Ampere", "Ada Lovelace", "Hopper",
     "Blackwell",
 ]
 

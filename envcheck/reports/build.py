@@ -40,7 +40,7 @@ the snapshot shows what the report contained.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -53,6 +53,7 @@ from envcheck.knowledge.torch_tables import cuda_from_local_label
 from envcheck.parsers.ldconfig import identify_cuda_library
 from envcheck.parsers.nvcc_version import parse_nvcc_version
 from envcheck.parsers.nvidia_smi_xml import SmiReport, parse_nvidia_smi_xml
+from envcheck.reports.bare_driver import bare_driver_versions
 from envcheck.reports.collect_env import (
     CollectEnvReport,
     cpu_count,
@@ -101,6 +102,7 @@ from envcheck.reports.segments import (
     clean_lines,
     split_lines,
 )
+from envcheck.reports.tool_versions import stated_tools
 from envcheck.snapshot import (
     CudaLibrary,
     Driver,
@@ -222,6 +224,8 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
             hint="Paste the complete output of `python -m torch.utils.collect_env` "
                  "and `nvidia-smi` (or `nvidia-smi -q -x`).",
         )
+    _read_tool_versions(facts, lines)
+    _read_bare_driver(facts, lines)
     snapshot = facts.snapshot(taken_at=taken_at, envcheck_version=envcheck_version)
     snapshot, from_table = _with_table_capabilities(snapshot)
     items = tuple((kind, line, found) for kind, line, found in facts.numbered_lines)
@@ -433,6 +437,29 @@ class _Facts:
         for package in candidates:
             unique.setdefault(normalize_name(package.name), package)
         return list(unique.values())
+
+
+def _read_tool_versions(facts: _Facts, lines: Sequence[str]) -> None:
+    """ollama's, vLLM's or RAPIDS' version as the report states it (envcheck.reports.
+    tool_versions), unless a package list already gave one."""
+    for stated in stated_tools(lines):
+        package = stated.package
+        if any(normalize_name(p.name) == normalize_name(package.name) for p in facts.pip):
+            continue
+        facts.pip.append(package)
+        facts.note("package", f"{package.name} {package.version}", stated.line, stated.text)
+
+
+def _read_bare_driver(facts: _Facts, lines: Sequence[str]) -> None:
+    """A driver version alone on a line (envcheck.reports.bare_driver), when no sentence
+    names one: it is read as the text's own statement of the driver."""
+    if any(found.driver_version for _, found in facts.lines):
+        return
+    for number, version in bare_driver_versions(lines):
+        found = LineFacts(driver_version=version)
+        facts.lines.append(("prose", found))
+        facts.numbered_lines.append(("prose", number, found))
+        facts.note("driver", version, number, lines[number - 1])
 
 
 def _read_collect_env(facts: _Facts, segment: Segment) -> None:

@@ -28,6 +28,7 @@ from typing import Literal
 
 from packaging.version import Version
 
+from envcheck.knowledge.gpu_floors import cited_urls, legacy_torch
 from envcheck.knowledge.model import Category
 from envcheck.knowledge.torch_tables import find_release, parse_variant_name, torch_releases
 from envcheck.reports.line_facts import LineFacts
@@ -181,7 +182,12 @@ def with_default_build(snapshot: Snapshot) -> tuple[Snapshot, str] | None:
     if "windows" in os_name or platform.startswith("win") or "macos" in os_name:
         cuda, name = None, "the CPU build (PyPI has no CUDA builds of torch for Windows or macOS)"
     elif release is None:
-        return None
+        legacy = legacy_torch(torch.version)  # before 1.13: envcheck's gpu_floors.toml
+        if legacy is None or legacy.default_cuda is None:
+            return None
+        cuda = legacy.default_cuda
+        name = (f"its CUDA {cuda} build, the one pip installed without a build label "
+                f"({cited_urls(legacy.sources)})")
     else:
         cuda = parse_variant_name(release.pypi_default)
         name = f"PyPI's default Linux build ({release.pypi_default})"

@@ -9,6 +9,7 @@ from envcheck.rules import (
     companion_rules,
     driver_rules,
     framework_rules,
+    gpu_floor_rules,
     host_rules,
     probe_rules,
     requirements_rules,
@@ -23,6 +24,7 @@ RULES: tuple[Rule, ...] = (
     *driver_rules.RULES,
     *host_rules.RULES[:1],  # a container without a GPU explains most of what follows
     *torch_rules.RULES,
+    *gpu_floor_rules.RULES,
     *stack_rules.RULES,
     *host_rules.RULES[1:],
     *requirements_rules.RULES,

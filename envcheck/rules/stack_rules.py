@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from envcheck.findings import Finding
-from envcheck.knowledge.nvcc_targets import nvcc_reach, targets_for
+from envcheck.knowledge.nvcc_targets import nvcc_reach, nvcc_targets, targets_for
 from envcheck.rules.context import Thresholds
 from envcheck.rules.facts import gpu_capability, torch_build
 from envcheck.rules.registry import Rule
@@ -124,8 +124,7 @@ def check_toolkit_targets(snapshot: Snapshot, thresholds: Thresholds) -> Iterato
                             "available for execution on the device' (or nvcc rejects "
                             f"-arch={sm} as unsupported)."
                             + ("" if builds else _ONLY_FOR_BUILDS),
-                fix=f"use a CUDA toolkit whose nvcc still targets {sm} (CUDA 12.x for Maxwell, "
-                    "Pascal and Volta; see `envcheck compat cuda`) and point CUDA_HOME at it",
+                fix=_toolkit_fix(capability, sm),
                 evidence=evidence,
             )
         else:
@@ -231,3 +230,14 @@ RULES = (
     Rule(id="no-shadowed-libraries", category="lib_shadowing", check=check_shadowing,
          knows=_knows_shadowing, needs="the CUDA libraries visible to the loader"),
 )
+
+
+def _toolkit_fix(capability: str, sm: str) -> str:
+    """No toolkit in the table compiling for the GPU (sm_12, under CUDA 10 to 13) is said so,
+    rather than pointing at a CUDA 12 that does not target it either."""
+    rows = nvcc_targets()
+    if not any(nvcc_reach(row, capability) == "machine-code" for row in rows):
+        return (f"no CUDA toolkit from {rows[0].cuda} to {rows[-1].cuda} compiles for {sm}: "
+                "use a newer GPU, or a toolkit older than those that still targets it")
+    return (f"use a CUDA toolkit whose nvcc still targets {sm} (CUDA 12.x for Maxwell, "
+            "Pascal and Volta; see `envcheck compat cuda`) and point CUDA_HOME at it")

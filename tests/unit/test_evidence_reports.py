@@ -21,14 +21,6 @@ FOLDERS = sorted(path for path in REPORTS.iterdir() if path.is_dir())
 
 # Reports whose established cause the facts in them cannot reach without guessing.
 NOT_REACHED = {
-    "pytorch-31243-torch13-cu101-driver410":
-        "the driver version is only a bare '410.48,,' in a reply, and torch 1.3.0's CUDA build "
-        "(cu101 by default) is not in the knowledge tables (they start at 1.13): the "
-        "is_available()-False message then ranks a CPU-only wheel first",
-    "pytorch-31876-geforce210-sm12":
-        "driver 342.01 really is too old for CUDA 10.0 (confirmed); the GeForce 210's compute "
-        "capability (1.2) and torch 1.2.0's arch list are in neither the report nor the tables, "
-        "so the arch cause stays 'possible' behind the confirmed driver cause",
     "nccl-667-pxb-pix-hang-acs-vtd":
         "a hang with no error text; the cause (PCIe ACS / VT-d blocking peer-to-peer) is in "
         "the BIOS, not in any fact the topology matrix gives",
@@ -40,9 +32,6 @@ NOT_REACHED = {
     "llamafactory-9458-qwen3vl-template-transformers-4550":
         "'Template qwen3_vl does not exist' names no package; that transformers 4.55 predates "
         "Qwen3-VL is knowledge about one model, not in envcheck's tables",
-    "ollama-1877-gtx950m-cc52-unsupported":
-        "'CUDA error 999' is unspecific; that ollama 0.1.19's CUDA build needed compute "
-        "capability >= 6.0 is not in envcheck's tables",
     "paddle-6132-cudnn7-test-fail-ld-library-path":
         "a failing unit test with no loader or version message; the other cuDNN on "
         "LD_LIBRARY_PATH was found by the maintainers, not shown in the report",
@@ -55,15 +44,9 @@ NOT_REACHED = {
     "aicuai-startguidesdxl-6-colab-cpu-runtime-no-driver":
         "'Found no NVIDIA driver' in a Colab notebook ranks a missing driver first; that the "
         "runtime's accelerator was set to CPU (no GPU attached) is not in the text",
-    "chatglm6b-38-cublas-invalid-value-torch113-cu117-old-server-cuda":
-        "CUBLAS_STATUS_INVALID_VALUE is not a known message, and the server's driver version is "
-        "not in the report",
     "chatglm6b-447-pyopenssl-outdated-after-update":
         "the error is only in a screenshot; the text names neither pyOpenSSL nor any environment "
         "fact",
-    "cudf-11382-wsl2-pascal-geforce-cudf2206":
-        "cudaErrorNotSupported (801) is unspecific; that cuDF in WSL2 needs a Volta-or-newer GPU "
-        "is not in envcheck's tables",
     "flashattn-853-cxx11abi-true-wheel-vs-pip-torch":
         "no error text; the C++ ABI of the wheel (cxx11abiTRUE) against torch's is not a fact "
         "envcheck reads",
@@ -71,9 +54,6 @@ NOT_REACHED = {
         "a flash_attn undefined-symbol message, labelled broken_requirements here while the "
         "corpus labels the same message torchvision_mismatch (a companion built for another "
         "torch) in four other reports; envcheck ranks the latter first",
-    "ollama-9124-tesla-k80-cc37-below-ollama-min-50":
-        "no error text (the GPUs are silently ignored); ollama's minimum compute capability is "
-        "not in envcheck's tables",
     "paddle-46571-centos6-glibc-paddle-gpu-shows-cpu":
         "no error text; 'CentOS 6' alone, and Paddle's glibc requirement is not in envcheck's "
         "tables",

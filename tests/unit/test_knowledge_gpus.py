@@ -21,7 +21,7 @@ from envcheck.knowledge.gpu_tables import (
 )
 
 ARCHITECTURES = {
-    "Kepler", "Maxwell", "Pascal", "Volta", "Turing", "Ampere", "Ada Lovelace", "Hopper",
+    "Tesla", "Kepler", "Maxwell", "Pascal", "Volta", "Turing", "Ampere", "Ada Lovelace", "Hopper",
     "Blackwell",
 }
 SOURCES = [{"id": "s", "title": "t", "url": "https://example.invalid/", "retrieved": "2026-11-22"}]

@@ -184,6 +184,9 @@ def test_bad_toolkit_rows_are_refused(rows: list[dict[str, Any]], message: str) 
 # CMakeCUDAArchitecturesAll.cmake @031593de for 11.0 to 12.9; nvcc 13.0.88's own
 # --list-gpu-code for 13.0 (checked against the real nvcc in tests/integration).
 EXPECTED_TARGETS = {
+    # CMake's table: 9.0 drops sm_20/21, 10.0 adds sm_75, 11.0 adds sm_80 and drops sm_30
+    "10.0": [30, 35, 37, 50, 52, 53, 60, 61, 62, 70, 72, 75],
+    "10.2": [30, 35, 37, 50, 52, 53, 60, 61, 62, 70, 72, 75],
     "11.0": [35, 37, 50, 52, 53, 60, 61, 62, 70, 72, 75, 80],
     "11.1": [35, 37, 50, 52, 53, 60, 61, 62, 70, 72, 75, 80, 86],
     "11.4": [35, 37, 50, 52, 53, 60, 61, 62, 70, 72, 75, 80, 86, 87],
@@ -203,10 +206,10 @@ def test_nvcc_targets_per_toolkit(cuda: str, sm: list[int]) -> None:
     assert list(row.sm) == sm
 
 
-def test_nvcc_table_covers_every_minor_from_11_0_to_13_0() -> None:
+def test_nvcc_table_covers_every_minor_from_10_0_to_13_0() -> None:
     minors = [str(r.cuda) for r in nvcc_targets()]
     assert minors == [str(r.cuda) for r in cuda_releases()
-                      if Version("11.0") <= r.cuda <= Version("13.0")]
+                      if Version("10.0") <= r.cuda <= Version("13.0")]
     assert all(s.title for s in nvcc_sources())
     assert targets_for(Version("13.2")) is None  # not read anywhere: unknown, not 13.0's
 

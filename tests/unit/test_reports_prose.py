@@ -455,8 +455,9 @@ def test_torch_covering_the_gpu_does_not_rule_out_another_package_s_kernels() ->
     report = snapshot_from_report(text, taken_at="t", envcheck_version="0").snapshot
     assert [g.name for g in report.gpus] == ["NVIDIA GeForce GTX 1080 Ti"]  # completed
     arch = next(c for c in result.causes if c.category == "arch_not_in_wheel")
-    assert arch.verdict == "possible"
-    assert any("vllm" in missing for missing in arch.missing)
+    # vLLM's documented floor (compute capability 7.0, envcheck's gpu_floors.toml) decides it
+    assert arch.verdict == "confirmed"
+    assert arch.finding_ids == ("gpu-below-tool-floor",)
 
 
 def test_a_message_wrapped_in_a_markdown_quote_is_still_known() -> None:  # flashattn-1759
