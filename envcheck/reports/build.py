@@ -93,6 +93,7 @@ from envcheck.reports.package_lists import (
     parse_requirement_line,
 )
 from envcheck.reports.readings import ReadingGroup, other_readings
+from envcheck.reports.remedies import RemedyTrial, read_remedies
 from envcheck.reports.segments import (
     LINE_READERS,
     Segment,
@@ -188,6 +189,8 @@ class ReportSnapshot:
     """The report shows CUDA code being compiled (nvcc, cpp_extension, CMake's CUDA language)."""
     glibc_missing: str | None = None
     """The loader's "GLIBC_2.28 not found": the system's glibc is older than this."""
+    remedies: tuple[RemedyTrial, ...] = ()
+    """Changes the reporter tried, and whether they worked (envcheck.reports.remedies)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,6 +212,7 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
     # Messages are matched without the "> " of a Markdown quote, which breaks a wrapped one
     # ("...used to compile\n> PyTorch (11.8)"); the line count stays the same.
     _read_error_messages(facts, "\n".join(lines) if any(fences) or ">" in text else text)
+    trials = _read_remedies(facts, lines, text)
     if not facts.recognised:
         problems = "".join(f"\n  {run.detail}" for run in facts.probes if run.status == "error")
         raise ParseError(
@@ -233,6 +237,7 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
         readings=other_readings(snapshot, items),
         builds_cuda_code=any(found.builds_cuda_code for _, _, found in items),
         glibc_missing=str(glibc[-1]) if glibc else None,
+        remedies=trials,
     )
 
 
@@ -548,6 +553,18 @@ def _read_error_messages(facts: _Facts, text: str) -> None:
         line = text.count("\n", 0, max(text.find(match.matched_text), 0)) + 1
         segment = Segment(kind="error-message", lines=(match.matched_text,), first_line=line)
         facts.found(segment, f"known error message ({match.signature.id})")
+
+
+def _read_remedies(facts: _Facts, lines: list[str], text: str) -> tuple[RemedyTrial, ...]:
+    """A change the reporter says worked is a fact of the report (it decides the cause)."""
+    trials = read_remedies(lines, text)
+    for trial in trials:
+        if trial.outcome != "worked":
+            continue
+        segment = Segment(kind="remedy", lines=(trial.text,), first_line=trial.line)
+        facts.found(segment, f"a change that worked ({trial.remedy.id})")
+        facts.note("change that worked", trial.remedy.id, trial.line, trial.text)
+    return trials
 
 
 _COLLECT_ENV_FACTS: tuple[tuple[str, FactName], ...] = (

@@ -108,6 +108,8 @@ SegmentKind = Literal[
     "prose-gpu",
     # A message from envcheck's error-signature table (envcheck.reports.build).
     "error-message",
+    # A change the reporter says worked (envcheck.reports.remedies).
+    "remedy",
 ]
 
 SEGMENT_KINDS: tuple[SegmentKind, ...] = get_args(SegmentKind)

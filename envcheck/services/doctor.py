@@ -33,6 +33,7 @@ from envcheck.plan import PlannedBuild, apply_plan
 from envcheck.project import ProjectError, load_project
 from envcheck.reports.build import ReadFact, ReportSnapshot, snapshot_from_report
 from envcheck.reports.prose_facts import shows_cuda_build
+from envcheck.reports.remedies import remedy_findings
 from envcheck.reports.segments import unquoted
 from envcheck.rules import run_rules
 from envcheck.rules.context import Thresholds
@@ -126,6 +127,8 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
     findings = run_rules(snapshot, thresholds)
     results = outcomes(report.readings, lambda s: run_rules(s, thresholds)) if report else ()
     decided = decided_by_every_reading(results, findings)
+    if report is not None:
+        decided += remedy_findings(report.remedies)
     if request.error_text:
         decided += pip_resolution_findings(request.error_text, snapshot)
         decided += message_findings(request.error_text, snapshot, (*findings, *decided),

@@ -32,14 +32,9 @@ NOT_REACHED = {
     "pytorch-137853-macos-py313-no-wheel":
         "no error text (a screenshot) and torch is not installed; the wanted release (2.4.1) "
         "is only named in prose, so no rule has a torch release to hold Python 3.13 against",
-    "nccl-667-pxb-pix-hang-acs-vtd":
-        "a hang with no error text; the cause (PCIe ACS / VT-d blocking peer-to-peer) is in "
-        "the BIOS, not in any fact the topology matrix gives",
     "paddle-31637-winserver2012-paddle185-post107-driver-old":
         "the driver version and the error are only in screenshots; the text names a Paddle "
         "wheel (post107), and envcheck has no Paddle tables",
-    "vllm-1298-gpu-mem-util-1.0-oom-llama70b":
-        "the OOM is only in a screenshot; the text has no error and no memory facts",
     "llamafactory-9458-qwen3vl-template-transformers-4550":
         "'Template qwen3_vl does not exist' names no package; that transformers 4.55 predates "
         "Qwen3-VL is knowledge about one model, not in envcheck's tables",
@@ -106,9 +101,6 @@ NOT_REACHED = {
         "for native Windows is not in envcheck's tables",
     "tensorflow-64536-win10-tf216-native-gpu-dropped":
         "no error text; TensorFlow's Windows builds are not in envcheck's tables",
-    "transformers-28280-deepspeed-multigpu-hang-nccl-p2p":
-        "a hang with no error text; that peer-to-peer between the GPUs is broken shows only in "
-        "what the reporter tried",
     "vllm-13582-deepseek-r1-8xh200-oom-gpu-mem-util":
         "the out-of-memory error is not in the report's text (no 'CUDA out of memory. Tried to "
         "allocate' line)",
@@ -133,9 +125,6 @@ NOT_REACHED = {
     "pyg-sparse-86-ubuntu2004-torch-cu102-sparse-built-cuda111":
         "torch_sparse's CUDA-mismatch message does not say whether its build came from a "
         "wheel (a companion mismatch, ranked first) or a local toolkit, as here",
-    "ray-30333-multinode-nccl-socket-ifname-excludes-wlan":
-        "'Trials did not complete' says nothing; the NCCL_SOCKET_IFNAME setting that excluded"
-        " the interface is not in the text",
     "unsloth-3870-rtx5060-xformers-no-sm120-zh":
         "no error text in the stored report; xFormers' arch list is not in envcheck's tables",
     "vllm-3812-v100-driver-cuda114":
