@@ -101,9 +101,6 @@ NOT_REACHED = {
         "for native Windows is not in envcheck's tables",
     "tensorflow-64536-win10-tf216-native-gpu-dropped":
         "no error text; TensorFlow's Windows builds are not in envcheck's tables",
-    "vllm-13582-deepseek-r1-8xh200-oom-gpu-mem-util":
-        "the out-of-memory error is not in the report's text (no 'CUDA out of memory. Tried to "
-        "allocate' line)",
     "vllm-1710-docker-tp-crash-shm-size":
         "the stored report is truncated to its title; the ncclShmOpen error is not in the text",
     "dgl-3932-win10-cpu-dgl-and-dgl-cu111-both-installed":
