@@ -17,8 +17,8 @@ from envcheck.knowledge.model import Category, Source
 
 DATA_FILE = "remedies.toml"
 
-_REQUIRED = frozenset({"id", "pattern", "example", "category", "summary", "explanation", "fix",
-                       "source"})
+_REQUIRED = frozenset({"id", "pattern", "words", "example", "category", "summary",
+                       "explanation", "fix", "source"})
 _OPTIONAL = frozenset({"context", "seen"})
 _KEBAB_CASE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _CATEGORIES: frozenset[str] = frozenset(get_args(Category))
@@ -28,6 +28,8 @@ _CATEGORIES: frozenset[str] = frozenset(get_args(Category))
 class Remedy:
     id: str
     pattern: re.Pattern[str]
+    words: tuple[str, ...]
+    """Lower-case texts one of which every match of `pattern` contains."""
     context: re.Pattern[str] | None
     """The paste must also match this for the change to tell anything."""
     example: str
@@ -67,7 +69,12 @@ def _parse(index: int, entry: object) -> Remedy:
     unknown = entry.keys() - _REQUIRED - _OPTIONAL
     if missing or unknown:
         raise _error(name, f"missing fields {sorted(missing)}, unknown fields {sorted(unknown)}")
-    text = {key: _text(name, entry, key) for key in _REQUIRED | (_OPTIONAL & entry.keys())}
+    words = entry["words"]
+    if not isinstance(words, list) or not words or not all(
+            isinstance(word, str) and word and word == word.lower() for word in words):
+        raise _error(name, "words must be a non-empty list of lower-case texts")
+    text = {key: _text(name, entry, key)
+            for key in (_REQUIRED - {"words"}) | (_OPTIONAL & entry.keys())}
     if not _KEBAB_CASE.fullmatch(text["id"]):
         raise _error(name, "id must be kebab-case")
     category = text["category"]
@@ -79,9 +86,11 @@ def _parse(index: int, entry: object) -> Remedy:
     pattern = _compile(name, text["pattern"])
     if pattern.search(text["example"]) is None:
         raise _error(name, "the example does not match the pattern")
+    if not any(word in text["example"].lower() for word in words):
+        raise _error(name, "the example holds none of its words")
     context = _compile(name, text["context"]) if "context" in text else None
-    return Remedy(id=text["id"], pattern=pattern, context=context, example=text["example"],
-                  category=category, summary=text["summary"],
+    return Remedy(id=text["id"], pattern=pattern, words=tuple(words), context=context,
+                  example=text["example"], category=category, summary=text["summary"],
                   explanation=text["explanation"], fix=text["fix"], source=text["source"])
 
 

@@ -22,6 +22,7 @@ the cause); one that did not is kept as read, for the record.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -68,18 +69,42 @@ class RemedyTrial:
 def read_remedies(lines: Sequence[str], text: str) -> tuple[RemedyTrial, ...]:
     """Every change of the remedy table on `lines` (a paste's cleaned lines), in order.
     `text` is the whole paste, for the remedies that need a context."""
-    table = [remedy for remedy in remedies()
-             if remedy.context is None or remedy.context.search(text)]
+    context: dict[str, bool] = {}
     found: list[RemedyTrial] = []
-    for index, line in enumerate(lines):
-        if not line.strip() or len(line) > 2_000:
+    for index, remedy in _candidate_lines(lines, remedies()):
+        line = lines[index]
+        if len(line) > 2_000 or remedy.pattern.search(line) is None:
             continue
-        for remedy in table:
-            if remedy.pattern.search(line) is None:
-                continue
-            found.append(RemedyTrial(remedy=remedy, outcome=_outcome(lines, index),
-                                     line=index + 1, text=line.strip()[:200]))
+        if remedy.context is not None and not context.setdefault(
+                remedy.id, remedy.context.search(text) is not None):
+            continue
+        found.append(RemedyTrial(remedy=remedy, outcome=_outcome(lines, index),
+                                 line=index + 1, text=line.strip()[:200]))
     return tuple(found)
+
+
+def _candidate_lines(lines: Sequence[str], table: Sequence[Remedy]) -> list[tuple[int, Remedy]]:
+    """(line, remedy) pairs whose line holds one of the remedy's words: the paste is searched
+    once per word (a 5 MB paste has ~100,000 lines; a regex each would take a second)."""
+    joined = "\n".join(lines).lower()
+    if len(joined) != sum(len(line) + 1 for line in lines) - 1:
+        # lower() changed the length (a few non-ASCII letters do): look line by line.
+        return [(index, remedy) for index, line in enumerate(lines) for remedy in table
+                if any(word in line.lower() for word in remedy.words)]
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    pairs: dict[tuple[int, str], tuple[int, Remedy]] = {}
+    order = {remedy.id: position for position, remedy in enumerate(table)}
+    for remedy in table:
+        for word in remedy.words:
+            position = joined.find(word)
+            while position != -1:
+                index = bisect_right(starts, position) - 1
+                pairs.setdefault((index, remedy.id), (index, remedy))
+                position = joined.find(word, starts[index + 1] if index + 1 < len(starts)
+                                       else len(joined))
+    return sorted(pairs.values(), key=lambda pair: (pair[0], order[pair[1].id]))
 
 
 def _outcome(lines: Sequence[str], index: int) -> Outcome | None:

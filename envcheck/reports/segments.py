@@ -46,6 +46,7 @@ from envcheck.reports.install_logs import (
     read_wheel_file,
 )
 from envcheck.reports.line_facts import LineFacts, Reader
+from envcheck.reports.nccl_settings import read_nccl_setting
 from envcheck.reports.package_lists import normalize_name, parse_requirement_line
 from envcheck.reports.prose_facts import (
     read_banner,
@@ -106,6 +107,7 @@ SegmentKind = Literal[
     "prose",
     "prose-os",
     "prose-gpu",
+    "nccl-setting",
     # A message from envcheck's error-signature table (envcheck.reports.build).
     "error-message",
     # A change the reporter says worked (envcheck.reports.remedies).
@@ -140,6 +142,7 @@ LINE_READERS: tuple[tuple[SegmentKind, Reader], ...] = (
     ("prose", read_prose_versions),
     ("prose-os", read_prose_os),
     ("prose-gpu", read_prose_gpus),
+    ("nccl-setting", read_nccl_setting),
 )
 
 # Words (lower case) without which a reader cannot match a line: the paste is searched for
@@ -180,6 +183,7 @@ LINE_TRIGGERS: dict[SegmentKind, tuple[str, ...]] = {
     "prose-os": ("ubuntu", "debian", "centos", "rocky", "alma", "rhel", "fedora", "suse",
                  "arch linux", "manjaro", "mint", "pop!", "windows", "wsl", "macos"),
     "prose-gpu": _GPU_WORDS,
+    "nccl-setting": ("nccl_",),
 }
 
 

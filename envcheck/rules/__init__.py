@@ -8,6 +8,7 @@ from envcheck.findings import Finding, sort_findings
 from envcheck.rules import (
     driver_rules,
     host_rules,
+    nccl_rules,
     probe_rules,
     requirements_rules,
     stack_rules,
@@ -23,6 +24,7 @@ RULES: tuple[Rule, ...] = (
     *torch_rules.RULES,
     *stack_rules.RULES,
     *host_rules.RULES[1:],
+    *nccl_rules.RULES,
     *requirements_rules.RULES,
     *probe_rules.RULES,
 )
