@@ -1,11 +1,13 @@
 """NCCL's own settings: a transport switched off in the environment the run uses.
 
 NCCL_P2P_DISABLE=1, NCCL_SHM_DISABLE=1 and NCCL_IB_DISABLE=1 are what people set to get past
-a hang, and then keep: the run works, slower, and the broken path stays broken. What each
-switches off is NCCL's Environment Variables page
-(https://docs.nvidia.com/deeplearning/nccl/user-guide/docs/env.html): P2P "uses CUDA direct
-access between GPUs, using NVLink or PCI"; without SHM "NCCL uses network (IB or IP sockets)
-to communicate between the CPU sockets"; without IB "NCCL will fall back to using IP sockets".
+a hang, and then keep: the run works, slower, and the broken path stays broken. What the first
+two switch off is NCCL's Environment Variables page (as archived for NCCL 2.4.7,
+https://docs.nvidia.com/deeplearning/nccl/archives/nccl_247/nccl-developer-guide/docs/env.html):
+P2P "uses CUDA direct access between GPUs, using NVLink or PCI"; without SHM "NCCL uses network
+(IB or IP sockets) to communicate between the CPU sockets". Without IB, NCCL's log shows it on
+sockets: "NCCL_IB_DISABLE set by environment to 1." then "NET/Socket : Using [0]ibs85f0:..."
+and "Using network Socket" (https://github.com/NVIDIA/nccl-tests/issues/188).
 """
 
 from __future__ import annotations
