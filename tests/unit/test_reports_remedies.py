@@ -121,3 +121,19 @@ def test_a_paste_with_only_a_change_that_worked_is_read_and_diagnosed() -> None:
     result = run_doctor(DoctorRequest(snapshot=report.snapshot, report=report))
     assert [f.id for f in result.findings if f.severity == "error"] == [
         "remedy-nccl-p2p-disabled"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # https://github.com/NVIDIA/nccl/issues/473 (the reporter's own finding)
+    ("fastmoe: Test NCCL failure common.cu:777 'unhandled system error'\n"
+     "After run the docker with `--ipc=host`, the error disappeared.",
+     ["container-shm-raised-for-nccl"]),
+    # https://github.com/fastai/docker-containers/issues/21
+    ("RuntimeError: DataLoader worker (pid 47) is killed by signal: Bus\n"
+     "It seems to need the --shm-size=3G ( or 2G minimum). So far its working.",
+     ["container-shm-raised-for-dataloader"]),
+    # synthetic: a larger /dev/shm with neither NCCL nor the DataLoader says nothing
+    ("docker run --gpus 1 --shm-size 1g -p 8077:80 image works fine", []),
+])
+def test_a_larger_shm_that_worked_names_what_needed_it(text: str, expected: list[str]) -> None:
+    assert _worked(text) == expected
