@@ -40,10 +40,11 @@ _FAILED = re.compile(
     r"|\bsame\s+(?:error|issue|problem)\b|\bwithout\s+(?:success|luck)\b",
     re.IGNORECASE)
 _WORKED = re.compile(
-    r"\b(?:works?|worked|working|run(?:s|ning)?\s+(?:normally|fine|well|ok)|did\s+the\s+trick|"
-    r"(?:did\s+)?(?:a\s+)?workaround|fix(?:es|ed)?|solved?|solves|solution|resolved?|resolves|"
-    r"helps|helped|disappear(?:s|ed)?|went\s+away|goes\s+away|succeed(?:s|ed)?|"
-    r"no\s+longer\s+(?:hangs?|fails?|crash(?:es)?))\b",
+    r"\b(?:works?|worked|(?:is|are|now|it's|its)\s+working|run(?:s|ning)?\s+(?:normally|fine|"
+    r"well|ok)|did\s+the\s+trick|(?:did|as|is)\s+(?:a\s+)?workaround|fixe[sd]|"
+    r"(?:a|the|another|one)\s+fix\s+(?:is|was)|solved|solves|(?:the|a)\s+solution\s+(?:is|was)|"
+    r"is\s+(?:a|the)\s+solution|resolved|resolves|helps|helped|disappear(?:s|ed)?|"
+    r"went\s+away|goes\s+away|succeed(?:s|ed)|no\s+longer\s+(?:hangs?|fails?|crash(?:es)?))\b",
     re.IGNORECASE)
 _SOLUTION = re.compile(
     r"\b(?:found\s+(?:the|a)\s+(?:solution|fix|cause)|(?:the|a)\s+(?:solution|fix)\s+(?:is|was)|"

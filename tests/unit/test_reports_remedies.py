@@ -137,3 +137,13 @@ def test_a_paste_with_only_a_change_that_worked_is_read_and_diagnosed() -> None:
 ])
 def test_a_larger_shm_that_worked_names_what_needed_it(text: str, expected: list[str]) -> None:
     assert _worked(text) == expected
+
+
+@pytest.mark.parametrize("line", [
+    # synthetic: an attempt, a question, a plan: none says the change worked
+    "I tried to fix the hang by setting NCCL_P2P_DISABLE=1.",
+    "Looking for a solution: NCCL_P2P_DISABLE=1 makes no difference",
+    "Next I will set NCCL_P2P_DISABLE=1 and report back.",
+])
+def test_an_attempt_is_not_a_change_that_worked(line: str) -> None:
+    assert _worked(line) == []
