@@ -94,6 +94,7 @@ from envcheck.reports.package_lists import (
 )
 from envcheck.reports.readings import ReadingGroup, other_readings
 from envcheck.reports.remedies import RemedyTrial, read_remedies
+from envcheck.reports.run_settings import BudgetSetting, read_memory_budgets
 from envcheck.reports.segments import (
     LINE_READERS,
     Segment,
@@ -191,6 +192,8 @@ class ReportSnapshot:
     """The loader's "GLIBC_2.28 not found": the system's glibc is older than this."""
     remedies: tuple[RemedyTrial, ...] = ()
     """Changes the reporter tried, and whether they worked (envcheck.reports.remedies)."""
+    memory_budgets: tuple[BudgetSetting, ...] = ()
+    """vLLM's gpu_memory_utilization values the paste sets (envcheck.reports.run_settings)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -238,6 +241,7 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
         builds_cuda_code=any(found.builds_cuda_code for _, _, found in items),
         glibc_missing=str(glibc[-1]) if glibc else None,
         remedies=trials,
+        memory_budgets=read_memory_budgets(lines),
     )
 
 

@@ -34,6 +34,7 @@ from envcheck.project import ProjectError, load_project
 from envcheck.reports.build import ReadFact, ReportSnapshot, snapshot_from_report
 from envcheck.reports.prose_facts import shows_cuda_build
 from envcheck.reports.remedies import remedy_findings
+from envcheck.reports.run_settings import budget_findings
 from envcheck.reports.segments import unquoted
 from envcheck.rules import run_rules
 from envcheck.rules.context import Thresholds
@@ -129,6 +130,7 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
     decided = decided_by_every_reading(results, findings)
     if report is not None:
         decided += remedy_findings(report.remedies)
+        decided += budget_findings(report.memory_budgets)
     if request.error_text:
         decided += pip_resolution_findings(request.error_text, snapshot)
         decided += message_findings(request.error_text, snapshot, (*findings, *decided),
