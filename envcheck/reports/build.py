@@ -142,6 +142,9 @@ UNDERSTOOD_FORMATS = (
     "start-up banners (Ultralytics, transformers-cli env)",
     "docker run lines",
     "build logs (nvcc, CMake, setup.py)",
+    "service logs (journalctl -u nvidia-fabricmanager, dmesg NVRM lines, nvidia-persistenced)",
+    "NCCL settings (export NCCL_..., NCCL's 'set by environment' lines)",
+    "what was tried and worked (NCCL_P2P_DISABLE=1, reloading nvidia_uvm, a container restart)",
 )
 
 _PYTHON_VERSION = re.compile(r"^(\d{1,2}\.\d{1,3}(?:\.\d{1,4})?)")
