@@ -95,6 +95,8 @@ from envcheck.reports.package_lists import (
     parse_requirement_line,
 )
 from envcheck.reports.readings import ReadingGroup, other_readings
+from envcheck.reports.remedies import RemedyTrial, read_remedies
+from envcheck.reports.run_settings import BudgetSetting, read_memory_budgets
 from envcheck.reports.segments import (
     LINE_READERS,
     Segment,
@@ -143,6 +145,9 @@ UNDERSTOOD_FORMATS = (
     "start-up banners (Ultralytics, transformers-cli env)",
     "docker run lines",
     "build logs (nvcc, CMake, setup.py)",
+    "service logs (journalctl -u nvidia-fabricmanager, dmesg NVRM lines, nvidia-persistenced)",
+    "NCCL settings (export NCCL_..., NCCL's 'set by environment' lines)",
+    "what was tried and worked (NCCL_P2P_DISABLE=1, reloading nvidia_uvm, a container restart)",
 )
 
 _PYTHON_VERSION = re.compile(r"^(\d{1,2}\.\d{1,3}(?:\.\d{1,4})?)")
@@ -194,6 +199,10 @@ class ReportSnapshot:
     library_facts: LibraryFacts = field(default_factory=LibraryFacts)
     """Framework builds, stated cuDNN, libstdc++ and LD_DEBUG facts (envcheck.reports.
     library_facts), for the rules in envcheck.rules.library_rules."""
+    remedies: tuple[RemedyTrial, ...] = ()
+    """Changes the reporter tried, and whether they worked (envcheck.reports.remedies)."""
+    memory_budgets: tuple[BudgetSetting, ...] = ()
+    """vLLM's gpu_memory_utilization values the paste sets (envcheck.reports.run_settings)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,6 +224,7 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
     # Messages are matched without the "> " of a Markdown quote, which breaks a wrapped one
     # ("...used to compile\n> PyTorch (11.8)"); the line count stays the same.
     _read_error_messages(facts, "\n".join(lines) if any(fences) or ">" in text else text)
+    trials = _read_remedies(facts, lines, text)
     if not facts.recognised:
         problems = "".join(f"\n  {run.detail}" for run in facts.probes if run.status == "error")
         raise ParseError(
@@ -242,6 +252,8 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
         builds_cuda_code=any(found.builds_cuda_code for _, _, found in items),
         glibc_missing=str(glibc[-1]) if glibc else None,
         library_facts=read_library_facts(text),
+        remedies=trials,
+        memory_budgets=read_memory_budgets(lines),
     )
 
 
@@ -580,6 +592,18 @@ def _read_error_messages(facts: _Facts, text: str) -> None:
         line = text.count("\n", 0, max(text.find(match.matched_text), 0)) + 1
         segment = Segment(kind="error-message", lines=(match.matched_text,), first_line=line)
         facts.found(segment, f"known error message ({match.signature.id})")
+
+
+def _read_remedies(facts: _Facts, lines: list[str], text: str) -> tuple[RemedyTrial, ...]:
+    """A change the reporter says worked is a fact of the report (it decides the cause)."""
+    trials = read_remedies(lines, text)
+    for trial in trials:
+        if trial.outcome != "worked":
+            continue
+        segment = Segment(kind="remedy", lines=(trial.text,), first_line=trial.line)
+        facts.found(segment, f"a change that worked ({trial.remedy.id})")
+        facts.note("change that worked", trial.remedy.id, trial.line, trial.text)
+    return trials
 
 
 _COLLECT_ENV_FACTS: tuple[tuple[str, FactName], ...] = (

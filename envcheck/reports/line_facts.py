@@ -139,6 +139,8 @@ class LineFacts:
     managed_runtime: str | None = None
     """A hosted notebook the code ran in ("Google Colab", "Kaggle"): a container it does not
     control, whose GPU is attached (or not) by a setting."""
+    nccl_env: tuple[tuple[str, str], ...] = ()
+    """NCCL_* variables a command sets or NCCL says it read (envcheck.reports.nccl_settings)."""
 
 
 FactName = Literal[
@@ -147,6 +149,7 @@ FactName = Literal[
     "CUDA available", "CUDA (role unclear)", "toolkit (nvcc)", "toolkit cannot target",
     "cuDNN", "Python", "OS", "glibc", "glibc older than", "LD_LIBRARY_PATH", "library",
     "package", "docker run", "nvidia-smi not found", "builds CUDA code", "NVML error",
+    "change that worked", "NCCL setting",
 ]
 
 
@@ -192,6 +195,8 @@ def describe(facts: LineFacts) -> list[tuple[FactName, str]]:
             found.append(("package", f"{package.name} {package.version}".strip()))
     for path in facts.library_paths:
         found.append(("library", path))
+    for variable, setting in facts.nccl_env:
+        found.append(("NCCL setting", f"{variable}={setting}"))
     if facts.docker_run is not None:
         run = facts.docker_run
         flags = [flag for flag, on in (("--gpus", run.gpus), ("--runtime=nvidia",

@@ -162,6 +162,8 @@ def merge_system(system: System, evidence: LineEvidence) -> System:
     ld_library_path = evidence.ld_library_path
     if ld_library_path is not None and "LD_LIBRARY_PATH" not in env:
         env["LD_LIBRARY_PATH"] = ld_library_path
+    for settings in evidence.values(("nccl-setting",), lambda f: f.nccl_env or None):
+        env.update(settings)  # the later setting wins, as in the shell
     return replace(system, os=os_name, glibc=glibc, env=env)
 
 

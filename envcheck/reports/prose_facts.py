@@ -239,7 +239,7 @@ def read_build_output(lines: Sequence[str], index: int) -> tuple[int, LineFacts]
     cpu_build = "not compiled" in line and _NOT_COMPILED.search(line) is not None
     compiled = _COMPILED_WITH.search(line) if "with CUDA" in line else None
     builds = _BUILDS_CUDA.search(line) is not None
-    docker = _docker(line) if " run" in line else None
+    docker = _docker(_continued(lines, index)) if " run" in line else None
     smi_missing = "nvidia-smi" in line and _SMI_NOT_FOUND.search(line) is not None
     managed = _MANAGED.search(line)
     if not (toolkit or glibc or arch or cpu_build or compiled or builds or docker
@@ -413,6 +413,21 @@ def _known_gpu(name: str) -> str | None:
     if len(names) != 1:
         return None
     return names.pop()
+
+
+_CONTINUED = re.compile(r"\s[\\`^]$")
+
+
+def _continued(lines: Sequence[str], index: int) -> str:
+    """A shell command with the lines it continues onto (a trailing backslash, PowerShell's
+    backtick, cmd's caret): `docker run --gpus all \\` puts --shm-size on the next line."""
+    parts = [lines[index]]
+    position = index
+    while _CONTINUED.search(parts[-1]) and position + 1 < len(lines) and len(parts) < 40:
+        position += 1
+        parts[-1] = parts[-1][:-1]
+        parts.append(lines[position].strip())
+    return " ".join(parts)
 
 
 def _docker(line: str) -> DockerRun | None:

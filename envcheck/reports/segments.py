@@ -46,6 +46,7 @@ from envcheck.reports.install_logs import (
     read_wheel_file,
 )
 from envcheck.reports.line_facts import LineFacts, Reader
+from envcheck.reports.nccl_settings import read_nccl_setting
 from envcheck.reports.package_lists import normalize_name, parse_requirement_line
 from envcheck.reports.package_mentions import read_package_mentions
 from envcheck.reports.prose_facts import (
@@ -108,8 +109,11 @@ SegmentKind = Literal[
     "prose-os",
     "prose-gpu",
     "package-mention",
+    "nccl-setting",
     # A message from envcheck's error-signature table (envcheck.reports.build).
     "error-message",
+    # A change the reporter says worked (envcheck.reports.remedies).
+    "remedy",
 ]
 
 SEGMENT_KINDS: tuple[SegmentKind, ...] = get_args(SegmentKind)
@@ -141,6 +145,7 @@ LINE_READERS: tuple[tuple[SegmentKind, Reader], ...] = (
     ("prose-os", read_prose_os),
     ("prose-gpu", read_prose_gpus),
     ("package-mention", read_package_mentions),
+    ("nccl-setting", read_nccl_setting),
 )
 
 # Words (lower case) without which a reader cannot match a line: the paste is searched for
@@ -183,6 +188,7 @@ LINE_TRIGGERS: dict[SegmentKind, tuple[str, ...]] = {
     "prose-gpu": _GPU_WORDS,
     "package-mention": ("install", "tensorflow version", "python version", "os platform",
                         "cuda/cudnn version"),
+    "nccl-setting": ("nccl_",),
 }
 
 

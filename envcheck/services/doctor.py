@@ -33,6 +33,8 @@ from envcheck.plan import PlannedBuild, apply_plan
 from envcheck.project import ProjectError, load_project
 from envcheck.reports.build import ReadFact, ReportSnapshot, snapshot_from_report
 from envcheck.reports.prose_facts import shows_cuda_build
+from envcheck.reports.remedies import remedy_findings
+from envcheck.reports.run_settings import budget_findings
 from envcheck.reports.segments import unquoted
 from envcheck.rules import run_rules
 from envcheck.rules.context import Thresholds
@@ -143,6 +145,8 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
         known = {f.id for f in (*findings, *decided)}
         decided += [f for f in library_findings(report.library_facts, snapshot.system)
                     if f.id not in known]
+        decided += remedy_findings(report.remedies)
+        decided += budget_findings(report.memory_budgets)
     if request.error_text:
         decided += pip_resolution_findings(request.error_text, snapshot)
         decided += shadowed_gpu_build_findings(request.error_text, snapshot)

@@ -21,14 +21,9 @@ FOLDERS = sorted(path for path in REPORTS.iterdir() if path.is_dir())
 
 # Reports whose established cause the facts in them cannot reach without guessing.
 NOT_REACHED = {
-    "nccl-667-pxb-pix-hang-acs-vtd":
-        "a hang with no error text; the cause (PCIe ACS / VT-d blocking peer-to-peer) is in "
-        "the BIOS, not in any fact the topology matrix gives",
     "paddle-31637-winserver2012-paddle185-post107-driver-old":
         "the driver version and the error are only in screenshots; the text names a Paddle "
         "wheel (post107: CUDA 10.0, framework_builds.toml) but no driver to hold it against",
-    "vllm-1298-gpu-mem-util-1.0-oom-llama70b":
-        "the OOM is only in a screenshot; the text has no error and no memory facts",
     "llamafactory-9458-qwen3vl-template-transformers-4550":
         "'Template qwen3_vl does not exist' names no package; that transformers 4.55 predates "
         "Qwen3-VL is knowledge about one model, not in envcheck's tables",
@@ -64,12 +59,6 @@ NOT_REACHED = {
         "no error text; which cuDNN the process linked is shown only as a path in the thread",
     "rvc-webui-2564-rtx5090-needs-cu128-build":
         "no error text; the bundled torch's build is not named in the report",
-    "transformers-28280-deepspeed-multigpu-hang-nccl-p2p":
-        "a hang with no error text; that peer-to-peer between the GPUs is broken shows only in "
-        "what the reporter tried",
-    "vllm-13582-deepseek-r1-8xh200-oom-gpu-mem-util":
-        "the out-of-memory error is not in the report's text (no 'CUDA out of memory. Tried to "
-        "allocate' line)",
     "vllm-1710-docker-tp-crash-shm-size":
         "the stored report is truncated to its title; the ncclShmOpen error is not in the text",
     "llamafactory-6661-internlm3-needs-transformers-4471-vs-pin-4461":
@@ -81,9 +70,6 @@ NOT_REACHED = {
         "torch_sparse's CUDA-mismatch message states a companion built for another CUDA "
         "(confirmed, ranked first) but not whether that build came from a wheel or, as here, "
         "from a local CUDA 11 toolkit; the report shows no toolkit",
-    "ray-30333-multinode-nccl-socket-ifname-excludes-wlan":
-        "'Trials did not complete' says nothing; the NCCL_SOCKET_IFNAME setting that excluded"
-        " the interface is not in the text",
     "unsloth-3870-rtx5060-xformers-no-sm120-zh":
         "no error text in the stored report; xFormers' arch list is not in envcheck's tables",
     "vllm-3812-v100-driver-cuda114":

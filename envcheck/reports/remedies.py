@@ -1,0 +1,152 @@
+"""What the reporter tried, and whether it worked: the experiment that often decides a report.
+
+"Setting NCCL_P2P_DISABLE=1 did workaround", "The training works after turning off the GPU P2P
+communication", "Another fix is to reload ... nvidia_uvm", "A restart of all the containers
+fixes the issue": a maintainer reads the cause from such a line (the P2P transport, the
+kernel module, the container's device access) before any version. The changes and what each
+points at are a cited table (envcheck/knowledge/remedies.py); this module finds them in a
+paste and reads the outcome written with them:
+
+- on the change's own line: "works", "fixed", "did the trick", "workaround", ... is a change
+  that worked; "didn't work", "no luck", "still hangs", ... one that did not (it wins when
+  both are there: "tried X, works on one GPU, didn't work on two");
+- a suggestion ("can you try X?", "X might help") is no outcome: someone else's idea;
+- a line with no outcome takes one from the next or previous non-empty line, but only an
+  outcome that names a solution ("I found the solution", "that fixed it"): "it works on one
+  GPU" next to an `export` says nothing about the export.
+
+Only a change that worked becomes a finding (an error: the report's own experiment decides
+the cause); one that did not is kept as read, for the record.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from envcheck.findings import Finding
+from envcheck.knowledge.remedies import Remedy, remedies
+
+Outcome = Literal["worked", "failed"]
+
+_FAILED = re.compile(
+    r"\b(?:did(?:n'?t|\s+not)|does(?:n'?t|\s+not)|do(?:n'?t|\s+not)|won'?t|can(?:'?t|not)|not|"
+    r"never|neither|nor)\b[^.;]{0,30}?\b(?:work|help|fix|solve|change|effect|difference)"
+    r"|\b(?:didnt|doesnt|dont)\b|\bno\s+(?:luck|effect|change|difference|help|improvement)\b"
+    r"|\bstill\b[^.;]{0,30}?\b(?:hang|fail|crash|error|stuck|oom|out of memory|same)"
+    r"|\bsame\s+(?:error|issue|problem)\b|\bwithout\s+(?:success|luck)\b",
+    re.IGNORECASE)
+_WORKED = re.compile(
+    r"\b(?:works?|worked|(?:is|are|now|it's|its)\s+working|run(?:s|ning)?\s+(?:normally|fine|"
+    r"well|ok)|did\s+the\s+trick|(?:did|as|is)\s+(?:a\s+)?workaround|fixe[sd]|"
+    r"(?:a|the|another|one)\s+fix\s+(?:is|was)|solved|solves|(?:the|a)\s+solution\s+(?:is|was)|"
+    r"is\s+(?:a|the)\s+solution|resolved|resolves|helps|helped|disappear(?:s|ed)?|"
+    r"went\s+away|goes\s+away|succeed(?:s|ed)|no\s+longer\s+(?:hangs?|fails?|crash(?:es)?))\b",
+    re.IGNORECASE)
+_SOLUTION = re.compile(
+    r"\b(?:found\s+(?:the|a)\s+(?:solution|fix|cause)|(?:the|a)\s+(?:solution|fix)\s+(?:is|was)|"
+    r"solved|fixed\s+(?:it|the\s+(?:issue|problem))|did\s+the\s+trick|resolved)\b",
+    re.IGNORECASE)
+_SUGGESTION = re.compile(
+    r"\?|\b(?:can|could|would)\s+you\b|\bplease\s+try\b|\b(?:might|may)\s+help\b|\bsuggest",
+    re.IGNORECASE)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemedyTrial:
+    """A change from the remedy table, as a report tells it."""
+
+    remedy: Remedy
+    outcome: Outcome | None
+    """None: the change is named, its result is not (a script that exports it)."""
+    line: int
+    """1-based line of the change."""
+    text: str
+
+
+def read_remedies(lines: Sequence[str], text: str) -> tuple[RemedyTrial, ...]:
+    """Every change of the remedy table on `lines` (a paste's cleaned lines), in order.
+    `text` is the whole paste, for the remedies that need a context."""
+    context: dict[str, bool] = {}
+    found: list[RemedyTrial] = []
+    for index, remedy in _candidate_lines(lines, remedies()):
+        line = lines[index]
+        if len(line) > 2_000 or remedy.pattern.search(line) is None:
+            continue
+        if remedy.context is not None and not context.setdefault(
+                remedy.id, remedy.context.search(text) is not None):
+            continue
+        found.append(RemedyTrial(remedy=remedy, outcome=_outcome(lines, index),
+                                 line=index + 1, text=line.strip()[:200]))
+    return tuple(found)
+
+
+def _candidate_lines(lines: Sequence[str], table: Sequence[Remedy]) -> list[tuple[int, Remedy]]:
+    """(line, remedy) pairs whose line holds one of the remedy's words: the paste is searched
+    once per word (a 5 MB paste has ~100,000 lines; a regex each would take a second)."""
+    joined = "\n".join(lines).lower()
+    if len(joined) != sum(len(line) + 1 for line in lines) - 1:
+        # lower() changed the length (a few non-ASCII letters do): look line by line.
+        return [(index, remedy) for index, line in enumerate(lines) for remedy in table
+                if any(word in line.lower() for word in remedy.words)]
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    pairs: dict[tuple[int, str], tuple[int, Remedy]] = {}
+    order = {remedy.id: position for position, remedy in enumerate(table)}
+    for remedy in table:
+        for word in remedy.words:
+            position = joined.find(word)
+            while position != -1:
+                index = bisect_right(starts, position) - 1
+                pairs.setdefault((index, remedy.id), (index, remedy))
+                position = joined.find(word, starts[index + 1] if index + 1 < len(starts)
+                                       else len(joined))
+    return sorted(pairs.values(), key=lambda pair: (pair[0], order[pair[1].id]))
+
+
+def _outcome(lines: Sequence[str], index: int) -> Outcome | None:
+    own = _said(lines[index])
+    if own is not None or _SUGGESTION.search(lines[index]):
+        return own
+    for neighbour in (_nearest(lines, index, -1), _nearest(lines, index, 1)):
+        if neighbour is not None and _SOLUTION.search(neighbour) and not (
+                _FAILED.search(neighbour) or _SUGGESTION.search(neighbour)):
+            return "worked"
+    return None
+
+
+def _said(line: str) -> Outcome | None:
+    if _SUGGESTION.search(line):
+        return None
+    if _FAILED.search(line):
+        return "failed"
+    return "worked" if _WORKED.search(line) else None
+
+
+def _nearest(lines: Sequence[str], index: int, step: int) -> str | None:
+    position = index + step
+    while 0 <= position < len(lines):
+        if lines[position].strip():
+            return lines[position]
+        position += step
+    return None
+
+
+def remedy_findings(trials: Sequence[RemedyTrial]) -> list[Finding]:
+    """One error per remedy the report says worked: its own experiment decides the cause."""
+    findings: dict[str, Finding] = {}
+    for trial in trials:
+        remedy = trial.remedy
+        if trial.outcome != "worked" or remedy.id in findings:
+            continue
+        findings[remedy.id] = Finding(
+            id=f"remedy-{remedy.id}", category=remedy.category, severity="error",
+            summary=f"{remedy.summary} (the report, line {trial.line}: {trial.text[:120]})",
+            explanation=remedy.explanation, fix=remedy.fix,
+            evidence={"line": str(trial.line), "text": trial.text, "source": remedy.source},
+            rule="report-remedy")
+    return list(findings.values())
