@@ -32,7 +32,6 @@ line, inside blocks too; each reader of LINE_READERS says which lines it uses.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, get_args
@@ -46,6 +45,7 @@ from envcheck.reports.install_logs import (
     read_wheel_file,
 )
 from envcheck.reports.line_facts import LineFacts, Reader
+from envcheck.reports.line_triggers import TriggerIndex
 from envcheck.reports.package_lists import normalize_name, parse_requirement_line
 from envcheck.reports.prose_facts import (
     read_banner,
@@ -140,9 +140,9 @@ LINE_READERS: tuple[tuple[SegmentKind, Reader], ...] = (
     ("prose-gpu", read_prose_gpus),
 )
 
-# Words (lower case) without which a reader cannot match a line: the paste is searched for
-# them once, and each reader runs only on the lines that hold one of its words. A 5 MB paste
-# has ~100,000 lines; running every reader on every line would take seconds.
+# Words (lower case) without which a reader cannot match a line: each reader runs only on the
+# lines that hold one of its words (envcheck.reports.line_triggers says how to choose them).
+# A reader added to LINE_READERS declares its words here.
 _GPU_WORDS = ("rtx", "gtx", "tesla", "quadro", "titan", "geforce", "nvidia", "gpu", "card",
               "显卡", "a100", "h100", "h200", "h20", "b200", "v100", "p100", "p40", "k80", "k40",
               "m40", "t4", "a10", "a30", "a40", "l4", "l40", "a6000", "a5000", "a4000", "mx")
@@ -181,48 +181,7 @@ LINE_TRIGGERS: dict[SegmentKind, tuple[str, ...]] = {
 }
 
 
-def _candidate_lines(lines: list[str]) -> dict[SegmentKind, set[int]]:
-    """For each reader with triggers, the indexes of the lines holding one of them."""
-    text = "\n".join(lines).lower()
-    if len(text) != sum(len(line) + 1 for line in lines) - 1:
-        # lower() changed the length (a few non-ASCII letters do): search line by line.
-        return {kind: {i for i, line in enumerate(lines)
-                       if any(word in line.lower() for word in words)}
-                for kind, words in LINE_TRIGGERS.items()}
-    starts = [0]
-    for line in lines[:-1]:
-        starts.append(starts[-1] + len(line) + 1)
-    found: dict[str, set[int]] = {}
-    for word in _COVERING:
-        hits: set[int] = set()
-        position = text.find(word)
-        while position != -1:
-            number = bisect_right(starts, position) - 1
-            hits.add(number)
-            # the rest of this line cannot add anything: go to the next one
-            following = starts[number + 1] if number + 1 < len(starts) else len(text)
-            position = text.find(word, max(following, position + 1))
-        found[word] = hits
-    return {kind: set().union(*(found[_COVER[word]] for word in words))
-            for kind, words in LINE_TRIGGERS.items()}
-
-
-def _covering_words() -> tuple[tuple[str, ...], dict[str, str]]:
-    """The trigger words to search for, and for each word the shortest searched one it holds:
-    a line with "nvidia-smi" is a line with "nvidia", and a candidate may be a superset."""
-    words = sorted({word for words in LINE_TRIGGERS.values() for word in words}, key=len)
-    covering: list[str] = []
-    cover: dict[str, str] = {}
-    for word in words:
-        shorter = next((c for c in covering if c in word), None)
-        if shorter is None:
-            covering.append(word)
-            shorter = word
-        cover[word] = shorter
-    return tuple(covering), cover
-
-
-_COVERING, _COVER = _covering_words()
+_TRIGGERS = TriggerIndex([LINE_TRIGGERS[kind] for kind, _ in LINE_READERS])
 
 
 # Every key collect_env has printed since torch 1.0 (older ones first); "Version of relevant
@@ -379,23 +338,17 @@ def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
     own parser reads whole: no line reader runs there. collect_env's block stays open, since
     torch prints its warnings in the middle of it."""
     found: list[Segment] = []
-    resume = dict.fromkeys((kind for kind, _ in LINE_READERS), 0)
-    candidates = _candidate_lines(
-        [("" if index in closed else line) for index, line in enumerate(lines)]
-        if closed else lines)
-    per_line: dict[int, list[tuple[SegmentKind, Reader]]] = {}
-    for kind, reader in LINE_READERS:  # in LINE_READERS order within a line
-        for index in candidates[kind]:
-            per_line.setdefault(index, []).append((kind, reader))
+    resume = [0] * len(LINE_READERS)
     # Lines of torch's own messages ("... with CUDA capability sm_120 is not compatible ...")
     # are read by their reader; prose read there again would count the same GPU twice.
     in_message: set[int] = set()
-    for index in sorted(per_line):
+    for index, positions in _TRIGGERS.lines(lines, closed):
         line = lines[index]
-        if not line.strip() or len(line) > 20_000:
+        if len(line) > 20_000 or not line.strip():
             continue
-        for kind, reader in per_line[index]:
-            if index < resume[kind] or (kind in _OUTSIDE_BLOCKS and index in in_blocks):
+        for position in positions:  # in LINE_READERS order within a line
+            kind, reader = LINE_READERS[position]
+            if index < resume[position] or (kind in _OUTSIDE_BLOCKS and index in in_blocks):
                 continue
             if kind.startswith("prose") and index in in_message:
                 continue
@@ -405,7 +358,7 @@ def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
             used = max(read[0], 1)
             if kind == "torch-message":
                 in_message.update(range(index, index + used))
-            resume[kind] = index + used
+            resume[position] = index + used
             found.append(Segment(kind=kind, lines=tuple(lines[index:index + used]),
                                  first_line=index + 1, facts=read[1]))
     return found

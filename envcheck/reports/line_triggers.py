@@ -1,0 +1,135 @@
+"""Which line readers each line of a paste is given to: the readers' trigger words.
+
+A 5 MB paste has ~130,000 lines, and envcheck.reports.segments has some thirty line readers
+(LINE_READERS); running every reader on every line takes seconds. So each reader declares,
+in `segments.LINE_TRIGGERS`, the words without one of which it cannot read a line, and a
+line is given only to the readers whose words it holds. All readers' words are searched for
+at once: one regular expression (the words as a prefix tree, so the engine tries only the
+words that start with the character at hand) over each lower-cased line.
+
+Declaring a reader's words (every reader of LINE_READERS must; tests/unit/test_line_triggers.py
+checks it):
+
+- the words are lower case and are looked for as substrings of the lower-cased line, anywhere
+  in it: "torch" also triggers on "PyTorch" and "torchvision";
+- they must be a necessary condition: whenever the reader returns a reading for a line, that
+  line holds one of them. A word too broad only costs time; a word missing hides readings
+  (the test runs every reader on every line of the recorded reports and compares);
+- a reader that reads one line and the next two is given the first line: its words must be
+  on the line where its reading starts;
+- prefer the rarest text the reader needs ("nvrm version:" rather than "nvrm"): the fewer
+  lines hold it, the fewer calls.
+
+The result is the same as running each reader on every line: readers run on a line in
+LINE_READERS order, and lines in paste order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+
+
+class TriggerIndex:
+    """For a line, the positions (in reader order) of the readers whose words it holds."""
+
+    def __init__(self, triggers: Sequence[tuple[str, ...]]) -> None:
+        """`triggers`: each reader's words, in reader order."""
+        words = {word for words in triggers for word in words}
+        covering, cover = covering_words(words)
+        self._pattern = re.compile(_prefix_tree(covering))
+        # The search finds the occurrences that do not overlap; a word that starts inside
+        # another one found ("pid" in "pipid") is looked for explicitly.
+        self._overlapping = _overlapping(covering)
+        readers_of: dict[str, set[int]] = {word: set() for word in covering}
+        for position, reader_words in enumerate(triggers):
+            for word in reader_words:
+                # A line with "nvidia-smi" holds "nvidia": the shorter word stands for both,
+                # and its readers are a superset of the longer one's (extra calls, no misses).
+                readers_of[cover[word]].add(position)
+        self._readers_of: Mapping[str, frozenset[int]] = {
+            word: frozenset(positions) for word, positions in readers_of.items()}
+        # Memos: the words found in a line (as found, and as a set) -> its readers.
+        self._by_words: dict[tuple[str, ...], tuple[tuple[int, ...], tuple[str, ...]]] = {}
+        self._by_set: dict[frozenset[str], tuple[int, ...]] = {}
+
+    def readers(self, line: str) -> tuple[int, ...]:
+        """The readers `line` is given to, in reader order (empty when none)."""
+        lowered = line.lower()
+        found = self._pattern.findall(lowered)
+        if not found:
+            return ()
+        key = tuple(found)
+        known = self._by_words.get(key)
+        if known is None:
+            words = frozenset(found)
+            partners = tuple(sorted({other for word in words
+                                     for other in self._overlapping.get(word, ())} - words))
+            known = self._by_words[key] = (self._positions(words), partners)
+        positions, partners = known
+        if partners:
+            # Every word the search skipped starts inside one it found: a partner of it.
+            skipped = tuple(word for word in partners if word in lowered)
+            if skipped:
+                return self._positions(frozenset((*found, *skipped)))
+        return positions
+
+    def _positions(self, words: frozenset[str]) -> tuple[int, ...]:
+        positions = self._by_set.get(words)
+        if positions is None:
+            positions = self._by_set[words] = tuple(sorted(
+                set().union(*(self._readers_of[word] for word in words))))
+        return positions
+
+    def lines(self, lines: Sequence[str], skip: frozenset[int] = frozenset()
+              ) -> Iterator[tuple[int, tuple[int, ...]]]:
+        """(line index, readers) for each line given to at least one reader, in order;
+        lines in `skip` are given to none."""
+        readers = self.readers
+        for index, line in enumerate(lines):
+            if not line or index in skip:
+                continue
+            positions = readers(line)
+            if positions:
+                yield index, positions
+
+
+def covering_words(words: set[str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The words to search for, and for each word the shortest searched one it holds:
+    a line with "nvidia-smi" is a line with "nvidia", and a candidate may be a superset."""
+    covering: list[str] = []
+    cover: dict[str, str] = {}
+    for word in sorted(words, key=lambda w: (len(w), w)):
+        shorter = next((c for c in covering if c in word), None)
+        if shorter is None:
+            covering.append(word)
+            shorter = word
+        cover[word] = shorter
+    return tuple(covering), cover
+
+
+def _overlapping(words: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """For each word, the words that can start inside it: a proper suffix of it is a proper
+    prefix of theirs ("pip" and "pid": "pipid")."""
+    overlapping: dict[str, tuple[str, ...]] = {}
+    for word in words:
+        others = tuple(other for other in words
+                       if any(other.startswith(word[start:]) and len(word) - start < len(other)
+                              for start in range(1, len(word))))
+        if others:
+            overlapping[word] = others
+    return overlapping
+
+
+def _prefix_tree(words: Sequence[str]) -> str:
+    """An alternation of `words` (none a prefix of another) grouped by first character."""
+    by_first: dict[str, list[str]] = {}
+    for word in words:
+        by_first.setdefault(word[0], []).append(word[1:])
+    branches = []
+    for first, rests in sorted(by_first.items()):
+        if len(rests) == 1:
+            branches.append(re.escape(first + rests[0]))
+        else:
+            branches.append(re.escape(first) + "(?:" + _prefix_tree(rests) + ")")
+    return "|".join(branches)
