@@ -378,19 +378,17 @@ class _Scanner:
         self._segments: list[Segment] = []
         # Each step with the texts its anchor line must hold (see _MAY_START_BLOCK), in
         # the order the steps are tried.
-        self._steps: tuple[tuple[Callable[[int], int | None], re.Pattern[str]], ...] = tuple(
-            (step, re.compile("|".join(re.escape(anchor) for anchor in anchors)))
-            for step, anchors in (
-                (self._xml, ("<",)),
-                (self._table, ("|", "+", "NVIDIA-SMI")),
-                (self._smi_l, ("UUID",)),
-                (self._nvcc, ("nvcc", "Cuda")),
-                (self._ldd, ("=>",)),
-                (self._collect_env, (":", "Collecting")),
-                (self._conda, ("#",)),
-                (self._pip_list, ("Package",)),
-                (self._freeze, ("=", "@", "-e")),
-            ))
+        self._steps: tuple[tuple[Callable[[int], int | None], tuple[str, ...]], ...] = (
+            (self._xml, ("<",)),
+            (self._table, ("|", "+", "NVIDIA-SMI")),
+            (self._smi_l, ("UUID",)),
+            (self._nvcc, ("nvcc", "Cuda")),
+            (self._ldd, ("=>",)),
+            (self._collect_env, (":", "Collecting")),
+            (self._conda, ("#",)),
+            (self._pip_list, ("Package",)),
+            (self._freeze, ("=", "@", "-e")),
+        )
 
     def run(self) -> list[Segment]:
         index = 0
@@ -401,7 +399,7 @@ class _Scanner:
                 index += 1
                 continue
             for step, anchors in self._steps:
-                if anchors.search(line) is None:
+                if not any(anchor in line for anchor in anchors):
                     continue
                 end = step(index)
                 if end is not None:
