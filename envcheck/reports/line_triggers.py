@@ -86,10 +86,13 @@ class TriggerIndex:
         """(line index, readers) for each line given to at least one reader, in order;
         lines in `skip` are given to none."""
         readers = self.readers
+        seen: dict[str, tuple[int, ...]] = {}  # a long paste repeats lines
         for index, line in enumerate(lines):
             if not line or index in skip:
                 continue
-            positions = readers(line)
+            positions = seen.get(line)
+            if positions is None:
+                positions = seen[line] = readers(line)
             if positions:
                 yield index, positions
 

@@ -182,6 +182,9 @@ LINE_TRIGGERS: dict[SegmentKind, tuple[str, ...]] = {
 
 
 _TRIGGERS = TriggerIndex([LINE_TRIGGERS[kind] for kind, _ in LINE_READERS])
+READ_WINDOW = 3
+"""A line reader reads its line and at most the next two (tests/unit/test_line_triggers.py
+checks it on the recorded reports): what it returns depends on those lines only."""
 
 
 # Every key collect_env has printed since torch 1.0 (older ones first); "Version of relevant
@@ -330,6 +333,10 @@ _OUTSIDE_BLOCKS: frozenset[SegmentKind] = frozenset({"prose", "prose-os", "prose
                                                      "pip-grep"})
 
 
+_IS_OUTSIDE = tuple(kind in _OUTSIDE_BLOCKS for kind, _ in LINE_READERS)
+_IS_PROSE = tuple(kind.startswith("prose") for kind, _ in LINE_READERS)
+
+
 def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset(),
                     closed: frozenset[int] = frozenset()) -> list[Segment]:
     """Every line (or short run of lines) one of LINE_READERS recognises, in order.
@@ -342,20 +349,33 @@ def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
     # Lines of torch's own messages ("... with CUDA capability sm_120 is not compatible ...")
     # are read by their reader; prose read there again would count the same GPU twice.
     in_message: set[int] = set()
+    # A reader's answer depends on its line and the next two only (READ_WINDOW), and a long
+    # paste repeats lines (a log prints the same warning at every step): each reader reads
+    # each window once. The same window gives the same LineFacts object.
+    answers: dict[tuple[int, str, str | None, str | None], tuple[int, LineFacts] | None] = {}
+    count = len(lines)
     for index, positions in _TRIGGERS.lines(lines, closed):
         line = lines[index]
         if len(line) > 20_000 or not line.strip():
             continue
+        window: tuple[str, str | None, str | None] | None = None
         for position in positions:  # in LINE_READERS order within a line
-            kind, reader = LINE_READERS[position]
-            if index < resume[position] or (kind in _OUTSIDE_BLOCKS and index in in_blocks):
+            if index < resume[position] or (_IS_OUTSIDE[position] and index in in_blocks):
                 continue
-            if kind.startswith("prose") and index in in_message:
+            if _IS_PROSE[position] and index in in_message:
                 continue
-            read = reader(lines, index)
+            if window is None:
+                window = (line, lines[index + 1] if index + 1 < count else None,
+                          lines[index + 2] if index + 2 < count else None)
+            key = (position, *window)
+            if key in answers:
+                read = answers[key]
+            else:
+                read = answers[key] = LINE_READERS[position][1](lines, index)
             if read is None:
                 continue
             used = max(read[0], 1)
+            kind = LINE_READERS[position][0]
             if kind == "torch-message":
                 in_message.update(range(index, index + used))
             resume[position] = index + used
