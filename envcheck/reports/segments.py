@@ -388,7 +388,7 @@ def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
 # "|" "+" or "NVIDIA-SMI" (tables), "UUID" (-L), "nvcc"/"Cuda" (nvcc), "=>" (ldd), ":" or
 # "Collecting environment" (collect_env), "#" (conda), "Package" (pip list), "=" "@" "-e"
 # (pip freeze). A prose line without any is no block's start, and skips the nine steps.
-_MAY_START_BLOCK = re.compile(r"[<|+:#=@]|-e|Package|Cuda|nvcc|NVIDIA-SMI|UUID|Collecting")
+_ANCHOR = re.compile(r"=>|[<|+:#=@]|-e|Package|Cuda|nvcc|NVIDIA-SMI|UUID|Collecting")
 
 
 class _Scanner:
@@ -396,7 +396,7 @@ class _Scanner:
         self._lines = lines.text
         self._fence = lines.fence
         self._segments: list[Segment] = []
-        # Each step with the texts its anchor line must hold (see _MAY_START_BLOCK), in
+        # Each step with the texts its anchor line must hold (see _ANCHOR), in
         # the order the steps are tried.
         self._steps: tuple[tuple[Callable[[int], int | None], tuple[str, ...]], ...] = (
             (self._xml, ("<",)),
@@ -413,14 +413,13 @@ class _Scanner:
     def run(self) -> list[Segment]:
         index = 0
         count = len(self._lines)
+        steps_of: dict[str, tuple[Callable[[int], int | None], ...]] = {}
         while index < count:
             line = self._lines[index]
-            if not line.strip() or not _MAY_START_BLOCK.search(line):
-                index += 1
-                continue
-            for step, anchors in self._steps:
-                if not any(anchor in line for anchor in anchors):
-                    continue
+            steps = steps_of.get(line)
+            if steps is None:
+                steps = steps_of[line] = self._steps_of(line)
+            for step in steps:
                 end = step(index)
                 if end is not None:
                     index = end
@@ -428,6 +427,19 @@ class _Scanner:
             else:
                 index += 1
         return self._segments
+
+    def _steps_of(self, line: str) -> tuple[Callable[[int], int | None], ...]:
+        """The steps whose anchor `line` holds, in order (a paste repeats lines: asked once
+        per distinct line)."""
+        if not line.strip():
+            return ()
+        anchors = set(_ANCHOR.findall(line))
+        if not anchors:
+            return ()
+        if "=>" in anchors:
+            anchors.add("=")  # "=>" holds "="
+        return tuple(step for step, step_anchors in self._steps
+                     if not anchors.isdisjoint(step_anchors))
 
     def _emit(self, kind: SegmentKind, start: int, end: int) -> int:
         self._segments.append(
