@@ -19,6 +19,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote
 
 from envcheck.snapshot import Package
@@ -47,9 +48,14 @@ class CondaPackage:
     """None for the defaults channel (printed empty); "pypi" for pip-installed rows."""
 
 
+@lru_cache(maxsize=4096)
 def normalize_name(name: str) -> str:
-    """PEP 503 normalisation, so "Jinja2", "jinja2" and "jinja_2" compare equal."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    """PEP 503 normalisation, so "Jinja2", "jinja2" and "jinja_2" compare equal (kept: a long
+    paste lists the same distributions again and again)."""
+    return _SEPARATORS.sub("-", name).lower()
+
+
+_SEPARATORS = re.compile(r"[-_.]+")
 
 
 def parse_requirement_line(line: str) -> Package | None:
