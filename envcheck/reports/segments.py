@@ -184,7 +184,12 @@ LINE_TRIGGERS: dict[SegmentKind, tuple[str, ...]] = {
 _TRIGGERS = TriggerIndex([LINE_TRIGGERS[kind] for kind, _ in LINE_READERS])
 READ_WINDOW = 3
 """A line reader reads its line and at most the next two (tests/unit/test_line_triggers.py
-checks it on the recorded reports): what it returns depends on those lines only."""
+checks it on the recorded reports): what it returns depends on those lines only, and
+find_line_facts reads each window once. A reader that reads a run of any length says so in
+READS_RUNS."""
+READS_RUNS: frozenset[SegmentKind] = frozenset({"nccl-tests"})
+"""Readers that read a run of lines of any length (nccl-tests' device lines): run on every
+line they are given, their answers not kept."""
 
 
 # Every key collect_env has printed since torch 1.0 (older ones first); "Version of relevant
@@ -334,6 +339,7 @@ _OUTSIDE_BLOCKS: frozenset[SegmentKind] = frozenset({"prose", "prose-os", "prose
 
 
 _IS_OUTSIDE = tuple(kind in _OUTSIDE_BLOCKS for kind, _ in LINE_READERS)
+_READS_RUN = tuple(kind in READS_RUNS for kind, _ in LINE_READERS)
 _IS_PROSE = tuple(kind.startswith("prose") for kind, _ in LINE_READERS)
 
 
@@ -370,6 +376,8 @@ def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
             key = (position, *window)
             if key in answers:
                 read = answers[key]
+            elif _READS_RUN[position]:
+                read = LINE_READERS[position][1](lines, index)
             else:
                 read = answers[key] = LINE_READERS[position][1](lines, index)
             if read is None:
