@@ -35,20 +35,16 @@ class TriggerIndex:
 
     def __init__(self, triggers: Sequence[tuple[str, ...]]) -> None:
         """`triggers`: each reader's words, in reader order."""
-        words = {word for words in triggers for word in words}
-        covering, cover = covering_words(words)
-        self._pattern = re.compile(_prefix_tree(covering))
+        words = sorted({word for words in triggers for word in words})
+        # At each place the longest word is found; the words inside it are in the line too.
+        self._pattern = re.compile(_prefix_tree(words))
         # The search finds the occurrences that do not overlap; a word that starts inside
-        # another one found ("pid" in "pipid") is looked for explicitly.
-        self._overlapping = _overlapping(covering)
-        readers_of: dict[str, set[int]] = {word: set() for word in covering}
-        for position, reader_words in enumerate(triggers):
-            for word in reader_words:
-                # A line with "nvidia-smi" holds "nvidia": the shorter word stands for both,
-                # and its readers are a superset of the longer one's (extra calls, no misses).
-                readers_of[cover[word]].add(position)
+        # another one found and ends after it ("pid" in "pipid") is looked for explicitly.
+        self._overlapping = _overlapping(words)
         self._readers_of: Mapping[str, frozenset[int]] = {
-            word: frozenset(positions) for word, positions in readers_of.items()}
+            word: frozenset(position for position, reader_words in enumerate(triggers)
+                            if any(inner in word for inner in reader_words))
+            for word in words}
         # Memos: the words found in a line (as found, and as a set) -> its readers.
         self._by_words: dict[tuple[str, ...], tuple[tuple[int, ...], tuple[str, ...]]] = {}
         self._by_set: dict[frozenset[str], tuple[int, ...]] = {}
@@ -97,23 +93,9 @@ class TriggerIndex:
                 yield index, positions
 
 
-def covering_words(words: set[str]) -> tuple[tuple[str, ...], dict[str, str]]:
-    """The words to search for, and for each word the shortest searched one it holds:
-    a line with "nvidia-smi" is a line with "nvidia", and a candidate may be a superset."""
-    covering: list[str] = []
-    cover: dict[str, str] = {}
-    for word in sorted(words, key=lambda w: (len(w), w)):
-        shorter = next((c for c in covering if c in word), None)
-        if shorter is None:
-            covering.append(word)
-            shorter = word
-        cover[word] = shorter
-    return tuple(covering), cover
-
-
 def _overlapping(words: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    """For each word, the words that can start inside it: a proper suffix of it is a proper
-    prefix of theirs ("pip" and "pid": "pipid")."""
+    """For each word, the words that can start inside it and end after it: a proper suffix
+    of it is a proper prefix of theirs ("pip" and "pid": "pipid")."""
     overlapping: dict[str, tuple[str, ...]] = {}
     for word in words:
         others = tuple(other for other in words
@@ -125,14 +107,25 @@ def _overlapping(words: Sequence[str]) -> dict[str, tuple[str, ...]]:
 
 
 def _prefix_tree(words: Sequence[str]) -> str:
-    """An alternation of `words` (none a prefix of another) grouped by first character."""
+    """An alternation of `words` as a prefix tree, the longest word first at each place."""
     by_first: dict[str, list[str]] = {}
+    ends_here = False
     for word in words:
+        if not word:
+            ends_here = True
+            continue
         by_first.setdefault(word[0], []).append(word[1:])
     branches = []
     for first, rests in sorted(by_first.items()):
-        if len(rests) == 1:
+        if rests == [""]:
+            branches.append(re.escape(first))
+        elif len(rests) == 1:
             branches.append(re.escape(first + rests[0]))
         else:
-            branches.append(re.escape(first) + "(?:" + _prefix_tree(rests) + ")")
-    return "|".join(branches)
+            branches.append(re.escape(first) + _group(_prefix_tree(rests)))
+    tree = "|".join(branches)
+    return _group(tree) + "?" if ends_here else tree
+
+
+def _group(pattern: str) -> str:
+    return "(?:" + pattern + ")"

@@ -17,7 +17,7 @@ from envcheck.knowledge.signatures import (
     required_texts,
 )
 from envcheck.reports import segments
-from envcheck.reports.line_triggers import TriggerIndex, covering_words
+from envcheck.reports.line_triggers import TriggerIndex
 from envcheck.reports.segments import (
     LINE_READERS,
     LINE_TRIGGERS,
@@ -118,18 +118,15 @@ def test_repeated_lines_read_as_often_as_they_appear() -> None:
     assert found[0].facts is found[1].facts  # the same window: read once
 
 
-def test_a_word_inside_another_found_word_still_triggers() -> None:
-    index = TriggerIndex([("pip",), ("pid",), ("nvidia",), ("nvidia-smi",)])
-    assert index.readers("pipid") == (0, 1)
+def test_a_line_is_given_to_the_readers_of_the_words_it_holds() -> None:
+    index = TriggerIndex([("pip",), ("pid",), ("nvidia",), ("nvidia-smi",), ("torch-", "torch ")])
+    assert index.readers("pipid") == (0, 1)  # "pid" starts inside "pip"
     assert index.readers("PIPID 7") == (0, 1)
-    assert index.readers("nvidia-smi") == (2, 3)  # "nvidia" stands for "nvidia-smi"
+    assert index.readers("nvidia-smi") == (2, 3)  # "nvidia" is inside "nvidia-smi"
+    assert index.readers("an nvidia card") == (2,)
+    assert index.readers("torch-2.0.1 CUDA:0") == (4,)
+    assert index.readers("import torch") == ()
     assert index.readers("nothing here") == ()
-
-
-def test_covering_words_keep_the_shortest() -> None:
-    covering, cover = covering_words({"cuda", "cuda_home", "nvidia", "nvidia-smi", "pip"})
-    assert set(covering) == {"cuda", "nvidia", "pip"}
-    assert cover["cuda_home"] == "cuda"
 
 
 def test_every_signature_example_holds_its_required_texts() -> None:
