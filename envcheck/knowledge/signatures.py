@@ -72,6 +72,9 @@ def match_error(text: str) -> tuple[SignatureMatch, ...]:
     lowered = text.lower()
     # lower() keeps offsets only when it keeps the length (true for almost every paste).
     same_offsets = len(lowered) == len(text)
+    # No literal or required text holds a line break, so whether one is in the paste is
+    # answered by its distinct lines: a long paste repeats lines, and most texts are absent.
+    distinct = "\n".join(dict.fromkeys(lowered.split("\n")))
     for index, (signature, pattern) in enumerate(_compiled_table()):
         literals = _literals()[index]
         if literals is None:
@@ -79,9 +82,10 @@ def match_error(text: str) -> tuple[SignatureMatch, ...]:
         else:
             # A 5 MB paste: 100 case-insensitive regexes over it take seconds; a substring
             # test each, and the regex only around where its literal occurs, milliseconds.
-            positions = [p for p in (lowered.find(literal) for literal in literals) if p != -1]
-            if not positions or not _holds_required(_required()[index], lowered):
+            if not any(literal in distinct for literal in literals) or not _holds_required(
+                    _required()[index], distinct):
                 continue
+            positions = [p for p in (lowered.find(literal) for literal in literals) if p != -1]
             hit = (_search_near(pattern, text, lowered, literals, min(positions))
                    if same_offsets else pattern.search(text))
         if hit is not None:
