@@ -58,6 +58,8 @@ def normalize_name(name: str) -> str:
 _SEPARATORS = re.compile(r"[-_.]+")
 
 
+# Kept (a frozen record each): a long paste lists the same packages again and again.
+@lru_cache(maxsize=8192)
 def parse_requirement_line(line: str) -> Package | None:
     """One pip freeze line (also collect_env's "[pip3] numpy==1.26.4" after the prefix)."""
     text = line.strip()
@@ -92,6 +94,8 @@ def parse_pip_list(lines: tuple[str, ...]) -> list[Package]:
     return packages
 
 
+# Kept, as parse_requirement_line.
+@lru_cache(maxsize=8192)
 def parse_conda_row(line: str) -> CondaPackage | None:
     text = line.strip()
     if not text or text.startswith("#"):
