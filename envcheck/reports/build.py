@@ -269,6 +269,8 @@ class _Facts:
     read: dict[tuple[str, str], ReadFact] = field(default_factory=dict)
     """The first line of each (fact, value): a long log repeats the same facts."""
     parsed: dict[tuple[object, tuple[str, ...]], object] = field(default_factory=dict)
+    described: set[int] = field(default_factory=set)
+    """ids of the LineFacts noted (each is kept alive in `lines`)."""
 
     def parse(self, parser: Callable[[tuple[str, ...]], _T], segment: Segment) -> _T:
         """`parser`'s answer for the block's lines, parsed once per paste: a long paste
@@ -548,8 +550,12 @@ def _read_line_facts(reader: Reader) -> Callable[[_Facts, Segment], None]:
             facts.lines.append((segment.kind, found))
             facts.numbered_lines.append((segment.kind, segment.first_line, found))
             facts.found(segment, segment.lines[0].strip()[:120])
-            for fact, value in describe(found):
-                facts.note(fact, value, segment.first_line, segment.lines[0])
+            # The same window of lines gives the same LineFacts object (find_line_facts):
+            # its facts are noted already, at their first line.
+            if id(found) not in facts.described:
+                facts.described.add(id(found))
+                for fact, value in describe(found):
+                    facts.note(fact, value, segment.first_line, segment.lines[0])
 
     return read
 
