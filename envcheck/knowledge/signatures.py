@@ -124,19 +124,37 @@ _NEAR_TRIES = 20
 def _search_near(pattern: re.Pattern[str], text: str, lowered: str, literals: tuple[str, ...],
                  first: int) -> re.Match[str] | None:
     """The first match of `pattern`, which contains one of `literals`: tried in a window
-    around each occurrence of them in turn; after a few misses, the rest at once."""
+    around each occurrence of them in turn; after a few misses, in the regions around the
+    rest, windows that overlap merged into one region (searched once)."""
     position = first
     for _ in range(_NEAR_TRIES):
         window_end = min(len(text), position + _LOOKBEHIND)
         hit = pattern.search(text, max(0, position - _LOOKBEHIND), window_end)
         if hit is not None:
             return hit
-        following = [p for p in (lowered.find(literal, position + 1) for literal in literals)
-                     if p != -1]
-        if not following:
+        following = _next_occurrence(lowered, literals, position)
+        if following is None:
             return None
-        position = min(following)
-    return pattern.search(text, max(0, position - _LOOKBEHIND))
+        position = following
+    # A message repeated through a 5 MB paste without ever matching: the whole rest would be
+    # searched; its occurrences lie in a few places (where the log printed it).
+    start, end = max(0, position - _LOOKBEHIND), position + _LOOKBEHIND
+    while True:
+        following = _next_occurrence(lowered, literals, position)
+        if following is not None and following - _LOOKBEHIND <= end:
+            position, end = following, following + _LOOKBEHIND
+            continue
+        hit = pattern.search(text, start, min(len(text), end))
+        if hit is not None or following is None:
+            return hit
+        position = following
+        start, end = following - _LOOKBEHIND, following + _LOOKBEHIND
+
+
+def _next_occurrence(lowered: str, literals: tuple[str, ...], position: int) -> int | None:
+    found = [p for p in (lowered.find(literal, position + 1) for literal in literals)
+             if p != -1]
+    return min(found) if found else None
 
 
 def _holds_required(required: tuple[tuple[tuple[str, ...], ...], ...], lowered: str) -> bool:

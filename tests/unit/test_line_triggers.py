@@ -148,3 +148,14 @@ def test_required_texts_read_the_top_level_and_its_groups() -> None:
     assert required_texts(r"NCCL error[^\n]{0,200}?unhandled (?!x)cuda error") == (
         (("nccl error",),), (("unhandled ",),), (("cuda error",),))
     assert required_texts(r"abcd|efgh") == ()
+
+
+def test_a_message_is_found_after_many_lines_that_only_hold_its_literal() -> None:
+    # The signature's own example (error_signatures.toml), after 50 lines (200 KB) that
+    # hold its literal without matching, each far from the next: synthetic
+    noise = "torch.distributed: unhandled cuda error in a comment\n" + "x" * 4_000 + "\n"
+    message = ("RuntimeError: NCCL error: unhandled cuda error "
+               "(run with NCCL_DEBUG=INFO for details)")
+    found = match_error(noise * 50 + message)
+    assert "nccl-unhandled-cuda-error" in [m.signature.id for m in found]
+    assert "nccl-unhandled-cuda-error" not in [m.signature.id for m in match_error(noise * 50)]
