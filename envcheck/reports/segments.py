@@ -356,30 +356,26 @@ def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
     # are read by their reader; prose read there again would count the same GPU twice.
     in_message: set[int] = set()
     # A reader's answer depends on its line and the next two only (READ_WINDOW), and a long
-    # paste repeats lines (a log prints the same warning at every step): each reader reads
-    # each window once. The same window gives the same LineFacts object.
-    answers: dict[tuple[int, str, str | None, str | None], tuple[int, LineFacts] | None] = {}
+    # paste repeats lines (a log prints the same warning at every step): the readers read
+    # each window once, and the same window gives the same LineFacts objects. Kept per
+    # window: the readers that read something there (a reader of READS_RUNS, None: it reads
+    # again each time).
+    answers: dict[tuple[str, str | None, str | None],
+                  tuple[tuple[int, tuple[int, LineFacts] | None], ...]] = {}
     count = len(lines)
     for index, positions in _TRIGGERS.lines(lines, closed):
         line = lines[index]
-        if len(line) > 20_000 or not line.strip():
-            continue
-        window: tuple[str, str | None, str | None] | None = None
-        for position in positions:  # in LINE_READERS order within a line
+        window = (line, lines[index + 1] if index + 1 < count else None,
+                  lines[index + 2] if index + 2 < count else None)
+        reads = answers.get(window)
+        if reads is None:
+            reads = answers[window] = _read_window(lines, index, positions)
+        for position, kept in reads:
             if index < resume[position] or (_IS_OUTSIDE[position] and index in in_blocks):
                 continue
             if _IS_PROSE[position] and index in in_message:
                 continue
-            if window is None:
-                window = (line, lines[index + 1] if index + 1 < count else None,
-                          lines[index + 2] if index + 2 < count else None)
-            key = (position, *window)
-            if key in answers:
-                read = answers[key]
-            elif _READS_RUN[position]:
-                read = LINE_READERS[position][1](lines, index)
-            else:
-                read = answers[key] = LINE_READERS[position][1](lines, index)
+            read = kept if kept is not None else LINE_READERS[position][1](lines, index)
             if read is None:
                 continue
             used = max(read[0], 1)
@@ -390,6 +386,22 @@ def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
             found.append(Segment(kind=kind, lines=tuple(lines[index:index + used]),
                                  first_line=index + 1, facts=read[1]))
     return found
+
+
+def _read_window(lines: list[str], index: int, positions: tuple[int, ...]
+                 ) -> tuple[tuple[int, tuple[int, LineFacts] | None], ...]:
+    """The readers (of `positions`) that read something at `index`, with what they read;
+    the readers of READS_RUNS with None (their answer is not kept)."""
+    line = lines[index]
+    if len(line) > 20_000 or not line.strip():
+        return ()
+    reads: list[tuple[int, tuple[int, LineFacts] | None]] = []
+    for position in positions:  # in LINE_READERS order within a line
+        if _READS_RUN[position]:
+            reads.append((position, None))
+        elif (read := LINE_READERS[position][1](lines, index)) is not None:
+            reads.append((position, read))
+    return tuple(reads)
 
 
 # What the first line of every block holds (a step's anchor needs one of these): "<" (XML),
