@@ -358,20 +358,21 @@ def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
     # A reader's answer depends on its line and the next two only (READ_WINDOW), and a long
     # paste repeats lines (a log prints the same warning at every step): the readers read
     # each window once, and the same window gives the same LineFacts objects. Kept per
-    # window: the readers that read something there (a reader of READS_RUNS, None: it reads
-    # again each time).
-    answers: dict[tuple[str, str | None, str | None],
+    # window (in a block or not): the readers that read something there (a reader of
+    # READS_RUNS with None: it reads again each time).
+    answers: dict[tuple[str, str | None, str | None, bool],
                   tuple[tuple[int, tuple[int, LineFacts] | None], ...]] = {}
     count = len(lines)
     for index, positions in _TRIGGERS.lines(lines, closed):
         line = lines[index]
+        in_block = index in in_blocks
         window = (line, lines[index + 1] if index + 1 < count else None,
-                  lines[index + 2] if index + 2 < count else None)
+                  lines[index + 2] if index + 2 < count else None, in_block)
         reads = answers.get(window)
         if reads is None:
-            reads = answers[window] = _read_window(lines, index, positions)
+            reads = answers[window] = _read_window(lines, index, positions, in_block)
         for position, kept in reads:
-            if index < resume[position] or (_IS_OUTSIDE[position] and index in in_blocks):
+            if index < resume[position]:
                 continue
             if _IS_PROSE[position] and index in in_message:
                 continue
@@ -388,7 +389,7 @@ def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
     return found
 
 
-def _read_window(lines: list[str], index: int, positions: tuple[int, ...]
+def _read_window(lines: list[str], index: int, positions: tuple[int, ...], in_block: bool
                  ) -> tuple[tuple[int, tuple[int, LineFacts] | None], ...]:
     """The readers (of `positions`) that read something at `index`, with what they read;
     the readers of READS_RUNS with None (their answer is not kept)."""
@@ -397,6 +398,8 @@ def _read_window(lines: list[str], index: int, positions: tuple[int, ...]
         return ()
     reads: list[tuple[int, tuple[int, LineFacts] | None]] = []
     for position in positions:  # in LINE_READERS order within a line
+        if in_block and _IS_OUTSIDE[position]:
+            continue
         if _READS_RUN[position]:
             reads.append((position, None))
         elif (read := LINE_READERS[position][1](lines, index)) is not None:
