@@ -5,20 +5,28 @@ A 5 MB paste has ~130,000 lines, and envcheck.reports.segments has some thirty l
 in `segments.LINE_TRIGGERS`, the words without one of which it cannot read a line, and a
 line is given only to the readers whose words it holds. All readers' words are searched for
 at once: one regular expression (the words as a prefix tree, so the engine tries only the
-words that start with the character at hand) over each lower-cased line.
+words that start with the character at hand, the longest first) over each lower-cased line;
+a word found stands for the words inside it, and a word that starts inside one found and
+ends after it is tested for on its own.
 
-Declaring a reader's words (every reader of LINE_READERS must; tests/unit/test_line_triggers.py
-checks it):
+Adding a line reader (tests/unit/test_line_triggers.py checks each point on the recorded
+reports):
 
-- the words are lower case and are looked for as substrings of the lower-cased line, anywhere
-  in it: "torch" also triggers on "PyTorch" and "torchvision";
-- they must be a necessary condition: whenever the reader returns a reading for a line, that
-  line holds one of them. A word too broad only costs time; a word missing hides readings
-  (the test runs every reader on every line of the recorded reports and compares);
-- a reader that reads one line and the next two is given the first line: its words must be
-  on the line where its reading starts;
-- prefer the rarest text the reader needs ("nvrm version:" rather than "nvrm"): the fewer
-  lines hold it, the fewer calls.
+1. append `(kind, reader)` to `segments.LINE_READERS` (and the kind to `SegmentKind`);
+2. declare its words in `segments.LINE_TRIGGERS[kind]`:
+   - lower case, looked for as substrings of the lower-cased line, anywhere in it: "torch"
+     also triggers on "PyTorch" and "torchvision", "torch " only where a space follows;
+   - a necessary condition: whenever the reader returns a reading for a line, that line
+     holds one of them. A word too broad only costs time; a word missing hides readings
+     (the test runs every reader on every line and compares);
+   - on the line where the reading starts (a reader of that line and the next two is given
+     the first one);
+   - the narrowest text the reader needs ("nvrm version:" rather than "nvrm", "torch-"
+     rather than "torch" for a banner that prints "torch-2.0.1"): fewer lines, fewer calls;
+3. read at most `segments.READ_WINDOW` lines (the line and the next two), as a pure
+   function of them: find_line_facts reads each distinct window once and reuses the answer
+   wherever the window repeats. A reader of a run of any length (nccl-tests' device lines)
+   goes in `segments.READS_RUNS` instead, and is run at every line it is given.
 
 The result is the same as running each reader on every line: readers run on a line in
 LINE_READERS order, and lines in paste order.

@@ -26,7 +26,8 @@ The shapes recognised, with the line that anchors each:
 
 After the blocks, a second pass (`find_line_facts`) finds the line-level facts of
 envcheck.reports.line_facts (torch's messages, REPL output, pip and apt logs, ...) on every
-line, inside blocks too; each reader of LINE_READERS says which lines it uses.
+line, inside blocks too; each reader of LINE_READERS says which lines it uses, and declares
+the words it needs in LINE_TRIGGERS (envcheck.reports.line_triggers says how).
 """
 
 from __future__ import annotations
