@@ -37,6 +37,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
+_MEMO_LIMIT = 100_000
+
 
 class TriggerIndex:
     """For a line, the positions (in reader order) of the readers whose words it holds."""
@@ -66,6 +68,8 @@ class TriggerIndex:
         key = tuple(found)
         known = self._by_words.get(key)
         if known is None:
+            if len(self._by_words) >= _MEMO_LIMIT:  # a long-running process reads many pastes
+                self._by_words.clear()
             words = frozenset(found)
             partners = tuple(sorted({other for word in words
                                      for other in self._overlapping.get(word, ())} - words))
@@ -81,6 +85,8 @@ class TriggerIndex:
     def _positions(self, words: frozenset[str]) -> tuple[int, ...]:
         positions = self._by_set.get(words)
         if positions is None:
+            if len(self._by_set) >= _MEMO_LIMIT:
+                self._by_set.clear()
             positions = self._by_set[words] = tuple(sorted(
                 set().union(*(self._readers_of[word] for word in words))))
         return positions
