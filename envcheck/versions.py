@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from packaging.version import InvalidVersion, Version
 
 
@@ -15,6 +17,13 @@ def version_or_none(value: object, *, max_length: int | None = None) -> Version 
         return None
     if max_length is not None and len(value) > max_length:
         return None
+    return _parse(value)
+
+
+@lru_cache(maxsize=8192)
+def _parse(value: str) -> Version | None:
+    """Kept: a long paste names the same few versions again and again, and a Version is
+    never changed once made, so one can be shared."""
     try:
         return Version(value)
     except InvalidVersion:

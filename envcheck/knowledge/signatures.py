@@ -72,6 +72,9 @@ def match_error(text: str) -> tuple[SignatureMatch, ...]:
     lowered = text.lower()
     # lower() keeps offsets only when it keeps the length (true for almost every paste).
     same_offsets = len(lowered) == len(text)
+    # No literal or required text holds a line break, so whether one is in the paste is
+    # answered by its distinct lines: a long paste repeats lines, and most texts are absent.
+    distinct = "\n".join(dict.fromkeys(lowered.split("\n")))
     for index, (signature, pattern) in enumerate(_compiled_table()):
         literals = _literals()[index]
         if literals is None:
@@ -79,9 +82,10 @@ def match_error(text: str) -> tuple[SignatureMatch, ...]:
         else:
             # A 5 MB paste: 100 case-insensitive regexes over it take seconds; a substring
             # test each, and the regex only around where its literal occurs, milliseconds.
-            positions = [p for p in (lowered.find(literal) for literal in literals) if p != -1]
-            if not positions:
+            if not any(literal in distinct for literal in literals) or not _holds_required(
+                    _required()[index], distinct):
                 continue
+            positions = [p for p in (lowered.find(literal) for literal in literals) if p != -1]
             hit = (_search_near(pattern, text, lowered, literals, min(positions))
                    if same_offsets else pattern.search(text))
         if hit is not None:
@@ -120,19 +124,136 @@ _NEAR_TRIES = 20
 def _search_near(pattern: re.Pattern[str], text: str, lowered: str, literals: tuple[str, ...],
                  first: int) -> re.Match[str] | None:
     """The first match of `pattern`, which contains one of `literals`: tried in a window
-    around each occurrence of them in turn; after a few misses, the rest at once."""
+    around each occurrence of them in turn; after a few misses, in the regions around the
+    rest, windows that overlap merged into one region (searched once)."""
     position = first
     for _ in range(_NEAR_TRIES):
         window_end = min(len(text), position + _LOOKBEHIND)
         hit = pattern.search(text, max(0, position - _LOOKBEHIND), window_end)
         if hit is not None:
             return hit
-        following = [p for p in (lowered.find(literal, position + 1) for literal in literals)
-                     if p != -1]
-        if not following:
+        following = _next_occurrence(lowered, literals, position)
+        if following is None:
             return None
-        position = min(following)
-    return pattern.search(text, max(0, position - _LOOKBEHIND))
+        position = following
+    # A message repeated through a 5 MB paste without ever matching: the whole rest would be
+    # searched; its occurrences lie in a few places (where the log printed it).
+    start, end = max(0, position - _LOOKBEHIND), position + _LOOKBEHIND
+    while True:
+        following = _next_occurrence(lowered, literals, position)
+        if following is not None and following - _LOOKBEHIND <= end:
+            position, end = following, following + _LOOKBEHIND
+            continue
+        hit = pattern.search(text, start, min(len(text), end))
+        if hit is not None or following is None:
+            return hit
+        position = following
+        start, end = following - _LOOKBEHIND, following + _LOOKBEHIND
+
+
+def _next_occurrence(lowered: str, literals: tuple[str, ...], position: int) -> int | None:
+    found = [p for p in (lowered.find(literal, position + 1) for literal in literals)
+             if p != -1]
+    return min(found) if found else None
+
+
+def _holds_required(required: tuple[tuple[tuple[str, ...], ...], ...], lowered: str) -> bool:
+    return all(any(all(text in lowered for text in texts) for texts in alternatives)
+               for alternatives in required)
+
+
+@cache
+def _required() -> tuple[tuple[tuple[tuple[str, ...], ...], ...], ...]:
+    return tuple(required_texts(signature.pattern) for signature in error_signatures())
+
+
+def required_texts(pattern: str) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    """What every match of `pattern` contains (lower case), beyond its one literal: each item
+    is a choice of alternatives, and every text of one of them is in any match. Read from the
+    top level: each literal text of 4 or more characters outside groups, classes and
+    quantifiers is one item; a group not under a quantifier whose every alternative has such
+    texts is another. A 5 MB paste that holds the literal but not the rest is answered by
+    testing these texts, where the pattern would be searched through the whole paste."""
+    if len(_top_level_branches(pattern)) > 1:
+        return ()
+    runs, groups = _top_level_pieces(pattern)
+    required: list[tuple[tuple[str, ...], ...]] = [((run,),) for run in runs]
+    for group in groups:
+        alternatives = tuple(tuple(_top_level_pieces(branch)[0]) if len(
+            _top_level_branches(branch)) == 1 else () for branch in _top_level_branches(group))
+        if all(alternatives):
+            required.append(alternatives)
+    return tuple(required)
+
+
+def _top_level_pieces(pattern: str) -> tuple[list[str], list[str]]:
+    """The literal texts (lower case, >= 4 characters) outside groups, classes and
+    quantifiers, and the contents of the groups (not lookarounds) not under a quantifier."""
+    runs: list[str] = []
+    groups: list[str] = []
+    current: list[str] = []
+    depth = 0
+    group_start: int | None = None
+    index = 0
+
+    def end_run() -> None:
+        if len(current) >= 4:
+            runs.append("".join(current).lower())
+        current.clear()
+
+    while index < len(pattern):
+        char = pattern[index]
+        following = pattern[index + 1] if index + 1 < len(pattern) else ""
+        if char == "\\":
+            escaped = pattern[index + 1:index + 2]
+            index += 2
+            quantified = pattern[index:index + 1] in _QUANTIFIERS
+            if depth == 0 and escaped and not escaped.isalnum() and not quantified:
+                current.append(escaped)
+            else:
+                end_run()
+            continue
+        if char == "[":
+            end_run()
+            close = pattern.find("]", index + 2)
+            index = close + 1 if close != -1 else len(pattern)
+            continue
+        if char == "{":  # a counted quantifier: its numbers are not text
+            end_run()
+            close = pattern.find("}", index)
+            index = close + 1 if close != -1 else len(pattern)
+            continue
+        if char == "(":
+            if depth == 0:
+                end_run()
+                group_start = _group_content_start(pattern, index)
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                if group_start is not None and following not in _QUANTIFIERS:
+                    groups.append(pattern[group_start:index])
+                group_start = None
+        elif depth == 0 and _LITERAL_CHARS.fullmatch(char) and following not in _QUANTIFIERS:
+            current.append(char)
+        elif depth == 0:
+            end_run()
+        index += 1
+    end_run()
+    return runs, groups
+
+
+def _group_content_start(pattern: str, index: int) -> int | None:
+    """Where the content of the group opened at `index` starts; None for a lookaround or an
+    inline flag, whose content a match need not hold."""
+    if pattern.startswith("(?:", index):
+        return index + 3
+    if pattern.startswith("(?P<", index):
+        close = pattern.find(">", index)
+        return close + 1 if close != -1 else None
+    if pattern.startswith("(?", index):
+        return None
+    return index + 1
 
 
 @cache

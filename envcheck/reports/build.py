@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from packaging.version import Version
 
@@ -289,6 +289,17 @@ class _Facts:
     numbered_lines: list[tuple[SegmentKind, int, LineFacts]] = field(default_factory=list)
     read: dict[tuple[str, str], ReadFact] = field(default_factory=dict)
     """The first line of each (fact, value): a long log repeats the same facts."""
+    parsed: dict[tuple[object, tuple[str, ...]], object] = field(default_factory=dict)
+    described: set[int] = field(default_factory=set)
+    """ids of the LineFacts noted (each is kept alive in `lines`)."""
+
+    def parse(self, parser: Callable[[tuple[str, ...]], _T], segment: Segment) -> _T:
+        """`parser`'s answer for the block's lines, parsed once per paste: a long paste
+        repeats its blocks (the parsers are pure, and nothing changes what they return)."""
+        key = (parser, segment.lines)
+        if key not in self.parsed:
+            self.parsed[key] = parser(segment.lines)
+        return cast("_T", self.parsed[key])
 
     def note(self, fact: FactName, value: object, line: int, text: str) -> None:
         if value is None or value == "":
@@ -475,7 +486,7 @@ def _read_bare_driver(facts: _Facts, lines: Sequence[str]) -> None:
 
 
 def _read_collect_env(facts: _Facts, segment: Segment) -> None:
-    report = parse_collect_env(segment.lines)
+    report = facts.parse(parse_collect_env, segment)
     if len(report.fields) >= 2 or "PyTorch version" in report.fields:
         facts.collect_env.append(report)
         facts.found(segment, f"{len(report.fields)} collect_env fields")
@@ -487,7 +498,7 @@ def _read_collect_env(facts: _Facts, segment: Segment) -> None:
 
 def _read_xml(facts: _Facts, segment: Segment) -> None:
     try:
-        report = parse_nvidia_smi_xml(segment.text)
+        report = facts.parse(_parse_xml, segment)
     except ParseError as e:
         facts.failed(segment, e.message)
         return
@@ -503,8 +514,12 @@ def _read_xml(facts: _Facts, segment: Segment) -> None:
         facts.note_in(segment, "GPU", gpu.name, gpu.name)
 
 
+def _parse_xml(lines: tuple[str, ...]) -> SmiReport:
+    return parse_nvidia_smi_xml("\n".join(lines))
+
+
 def _read_table(facts: _Facts, segment: Segment) -> None:
-    table = parse_nvidia_smi_table(segment.lines)
+    table = facts.parse(parse_nvidia_smi_table, segment)
     if table.driver_version or table.gpus:
         facts.tables.append(table)
         facts.found(segment, f"{len(table.gpus)} GPU row(s), driver {table.driver_version}")
@@ -515,7 +530,7 @@ def _read_table(facts: _Facts, segment: Segment) -> None:
 
 
 def _read_list(facts: _Facts, segment: Segment) -> None:
-    gpus = parse_nvidia_smi_list(segment.lines)
+    gpus = facts.parse(parse_nvidia_smi_list, segment)
     if gpus:
         facts.listed_gpus.extend(gpus)
         facts.found(segment, f"{len(gpus)} GPU(s)")
@@ -536,7 +551,7 @@ def _read_nvcc(facts: _Facts, segment: Segment) -> None:
 def _read_packages(parse: Callable[[tuple[str, ...]], list[Package]]) -> Callable[
         [_Facts, Segment], None]:
     def read(facts: _Facts, segment: Segment) -> None:
-        packages = parse(segment.lines)
+        packages = facts.parse(parse, segment)
         if packages:
             facts.pip.extend(packages)
             facts.found(segment, f"{len(packages)} package(s)")
@@ -549,7 +564,7 @@ def _read_packages(parse: Callable[[tuple[str, ...]], list[Package]]) -> Callabl
 
 
 def _read_conda(facts: _Facts, segment: Segment) -> None:
-    rows = parse_conda_list(segment.lines)
+    rows = facts.parse(parse_conda_list, segment)
     if rows:
         facts.conda.extend(rows)
         facts.found(segment, f"{len(rows)} package(s)")
@@ -560,7 +575,7 @@ def _read_conda(facts: _Facts, segment: Segment) -> None:
 
 
 def _read_ldd(facts: _Facts, segment: Segment) -> None:
-    entries = parse_ldd(segment.lines)
+    entries = facts.parse(parse_ldd, segment)
     if not entries:
         return
     facts.ldd.extend(entries)
@@ -579,8 +594,12 @@ def _read_line_facts(reader: Reader) -> Callable[[_Facts, Segment], None]:
             facts.lines.append((segment.kind, found))
             facts.numbered_lines.append((segment.kind, segment.first_line, found))
             facts.found(segment, segment.lines[0].strip()[:120])
-            for fact, value in describe(found):
-                facts.note(fact, value, segment.first_line, segment.lines[0])
+            # The same window of lines gives the same LineFacts object (find_line_facts):
+            # its facts are noted already, at their first line.
+            if id(found) not in facts.described:
+                facts.described.add(id(found))
+                for fact, value in describe(found):
+                    facts.note(fact, value, segment.first_line, segment.lines[0])
 
     return read
 

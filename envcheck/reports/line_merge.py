@@ -20,6 +20,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TypeVar
 
 from packaging.version import Version
@@ -456,6 +457,7 @@ def _matching_gpu(gpus: list[Gpu], reported: ReportedGpu) -> int | None:
     return None
 
 
+@lru_cache(maxsize=1024)  # every GPU a long log reports is compared with every one known
 def _gpu_key(name: str) -> str:
     return " ".join(name.lower().removeprefix("nvidia ").split())
 

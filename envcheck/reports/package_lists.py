@@ -19,6 +19,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote
 
 from envcheck.snapshot import Package
@@ -47,11 +48,18 @@ class CondaPackage:
     """None for the defaults channel (printed empty); "pypi" for pip-installed rows."""
 
 
+@lru_cache(maxsize=4096)
 def normalize_name(name: str) -> str:
-    """PEP 503 normalisation, so "Jinja2", "jinja2" and "jinja_2" compare equal."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    """PEP 503 normalisation, so "Jinja2", "jinja2" and "jinja_2" compare equal (kept: a long
+    paste lists the same distributions again and again)."""
+    return _SEPARATORS.sub("-", name).lower()
 
 
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
+# Kept (a frozen record each): a long paste lists the same packages again and again.
+@lru_cache(maxsize=8192)
 def parse_requirement_line(line: str) -> Package | None:
     """One pip freeze line (also collect_env's "[pip3] numpy==1.26.4" after the prefix)."""
     text = line.strip()
@@ -86,6 +94,8 @@ def parse_pip_list(lines: tuple[str, ...]) -> list[Package]:
     return packages
 
 
+# Kept, as parse_requirement_line.
+@lru_cache(maxsize=8192)
 def parse_conda_row(line: str) -> CondaPackage | None:
     text = line.strip()
     if not text or text.startswith("#"):

@@ -51,7 +51,6 @@ _NAME = re.compile(
     r"(?:\+[a-z0-9.]{2,12})?))?)",
     re.IGNORECASE,
 )
-_NOTHING = LineFacts()
 _DIGIT = re.compile(r"\d")
 # Packages whose version written in the text counts as installed: torch's companions, and
 # packages with their own CUDA kernels (envcheck.rules.registry keeps them in mind).
@@ -134,6 +133,14 @@ _BUILDS_CUDA = re.compile(
     r"torch[-_]scatter|torch[-_]sparse|spconv|nvdiffrast|tiny[-_]cuda[-_]nn|gsplat)",
     re.IGNORECASE,
 )
+# Texts without one of which _TOOLKIT_PATH (case-sensitive) and _BUILDS_CUDA (in lower case)
+# cannot match: a substring test each is much cheaper than the patterns on a line of prose.
+_TOOLKIT_PATH_WORDS = ("CUDA_", "CUDACXX", "/cuda-", "CUDA\\v", "compiler identification",
+                       "Found CUDA: ")
+_BUILDS_CUDA_WORDS = ("nvcc", "cpp_extension", "cudaextension", "build_ext", "cuda object",
+                      "enable_language(cuda)", "languages", "cmake_cuda_",
+                      "compiler identification", "unsupported gpu architecture", "ptxas",
+                      ".cu.o", "torch_cuda_arch_list", "building wheel for ")
 _DOCKER_RUN = re.compile(
     r"(?:^|[\s$#>`])(?:sudo\s+)?(?:docker|podman|nerdctl)\s+run\s(?P<args>.*)$")
 _SHM = re.compile(r"--shm-size[= ](?P<size>\d{1,6}[kmgKMG]?[bB]?)")
@@ -153,7 +160,7 @@ def read_prose_versions(lines: Sequence[str], index: int) -> tuple[int, LineFact
     if len(line) > 2_000 or _DIGIT.search(line) is None:  # no digit, no version
         return None
     facts = _versions(line)
-    return None if facts == _NOTHING else (1, facts)
+    return None if facts is None else (1, facts)
 
 
 def read_prose_os(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
@@ -232,16 +239,19 @@ def read_build_output(lines: Sequence[str], index: int) -> tuple[int, LineFacts]
     if len(line) > 5_000:
         return None
     toolkit: Version | None = None
-    if ("cuda" in line or "CUDA" in line) and (path := _TOOLKIT_PATH.search(line)):
+    if any(word in line for word in _TOOLKIT_PATH_WORDS) and (
+            path := _TOOLKIT_PATH.search(line)):
         toolkit = _version(next(g for g in path.groups() if g))
     glibc = _GLIBC_MISSING.search(line) if "GLIBC_" in line else None
     arch = _NVCC_ARCH.search(line) if "architecture" in line else None
     cpu_build = "not compiled" in line and _NOT_COMPILED.search(line) is not None
     compiled = _COMPILED_WITH.search(line) if "with CUDA" in line else None
-    builds = _BUILDS_CUDA.search(line) is not None
+    lowered = line.lower()
+    builds = any(word in lowered for word in _BUILDS_CUDA_WORDS) and (
+        _BUILDS_CUDA.search(line) is not None)
     docker = _docker(_continued(lines, index)) if " run" in line else None
     smi_missing = "nvidia-smi" in line and _SMI_NOT_FOUND.search(line) is not None
-    managed = _MANAGED.search(line)
+    managed = _MANAGED.search(line) if "colab" in lowered or "kaggle" in lowered else None
     if not (toolkit or glibc or arch or cpu_build or compiled or builds or docker
             or smi_missing or managed):
         return None
@@ -276,7 +286,8 @@ def _is_requirement(line: str, match: re.Match[str]) -> bool:
     return bool(_REQUIRED_BEFORE.search(before) or _REQUIRED_AFTER.match(after))
 
 
-def _versions(line: str) -> LineFacts:
+def _versions(line: str) -> LineFacts | None:
+    """The versions after their names in `line`; None when there is none."""
     driver: DriverVersion | None = None
     branch: int | None = None
     mentions: list[CudaMention] = []
@@ -313,6 +324,9 @@ def _versions(line: str) -> LineFacts:
                 torch_prose = version
         elif name in ("python", "py"):
             python = _python(number) or python
+    if not mentions and not listed and all(
+            value is None for value in (driver, branch, torch_prose, torch_label, python, nvcc)):
+        return None
     return LineFacts(driver_version=driver, driver_branch=branch,
                      cuda_mentions=tuple(mentions), torch_prose=torch_prose,
                      torch_mention=torch_label, python_version=python, detected_nvcc=nvcc,

@@ -71,14 +71,23 @@ def read_remedies(lines: Sequence[str], text: str) -> tuple[RemedyTrial, ...]:
     """Every change of the remedy table on `lines` (a paste's cleaned lines), in order.
     `text` is the whole paste, for the remedies that need a context."""
     context: dict[str, bool] = {}
+    # A long paste repeats its lines (a log pasted twice, a loop's output): search each
+    # distinct line once per remedy.
+    named: dict[tuple[str, str], bool] = {}
     found: list[RemedyTrial] = []
     for index, remedy in _candidate_lines(lines, remedies()):
         line = lines[index]
-        if len(line) > 2_000 or remedy.pattern.search(line) is None:
+        key = (remedy.id, line)
+        if key not in named:
+            named[key] = len(line) <= 2_000 and remedy.pattern.search(line) is not None
+        if not named[key]:
             continue
-        if remedy.context is not None and not context.setdefault(
-                remedy.id, remedy.context.search(text) is not None):
-            continue
+        if remedy.context is not None:
+            if remedy.id not in context:
+                # Once per remedy: setdefault would search the whole paste on every line.
+                context[remedy.id] = remedy.context.search(text) is not None
+            if not context[remedy.id]:
+                continue
         found.append(RemedyTrial(remedy=remedy, outcome=_outcome(lines, index),
                                  line=index + 1, text=line.strip()[:200]))
     return tuple(found)

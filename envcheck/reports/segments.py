@@ -26,13 +26,13 @@ The shapes recognised, with the line that anchors each:
 
 After the blocks, a second pass (`find_line_facts`) finds the line-level facts of
 envcheck.reports.line_facts (torch's messages, REPL output, pip and apt logs, ...) on every
-line, inside blocks too; each reader of LINE_READERS says which lines it uses.
+line, inside blocks too; each reader of LINE_READERS says which lines it uses, and declares
+the words it needs in LINE_TRIGGERS (envcheck.reports.line_triggers says how).
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, get_args
@@ -46,6 +46,7 @@ from envcheck.reports.install_logs import (
     read_wheel_file,
 )
 from envcheck.reports.line_facts import LineFacts, Reader
+from envcheck.reports.line_triggers import TriggerIndex
 from envcheck.reports.nccl_settings import read_nccl_setting
 from envcheck.reports.package_lists import normalize_name, parse_requirement_line
 from envcheck.reports.package_mentions import read_package_mentions
@@ -148,9 +149,9 @@ LINE_READERS: tuple[tuple[SegmentKind, Reader], ...] = (
     ("nccl-setting", read_nccl_setting),
 )
 
-# Words (lower case) without which a reader cannot match a line: the paste is searched for
-# them once, and each reader runs only on the lines that hold one of its words. A 5 MB paste
-# has ~100,000 lines; running every reader on every line would take seconds.
+# Words (lower case) without which a reader cannot match a line: each reader runs only on the
+# lines that hold one of its words (envcheck.reports.line_triggers says how to choose them).
+# A reader added to LINE_READERS declares its words here.
 _GPU_WORDS = ("rtx", "gtx", "tesla", "quadro", "titan", "geforce", "nvidia", "gpu", "card",
               "显卡", "a100", "h100", "h200", "h20", "b200", "v100", "p100", "p40", "k80", "k40",
               "m40", "t4", "a10", "a30", "a40", "l4", "l40", "a6000", "a5000", "a4000", "mx")
@@ -174,8 +175,8 @@ LINE_TRIGGERS: dict[SegmentKind, tuple[str, ...]] = {
     "wheel-file": (".whl",),
     "pip-show": ("name:",),
     "debian-packages": ("nvidia", "cudnn", "nccl", "cuda"),
-    "torch-mention": ("torch",),
-    "banner": ("torch",),
+    "torch-mention": ("torch ", "torch:", "libtorch"),
+    "banner": ("torch-", "torch "),
     "pip-grep": ("torch", "xformers", "triton"),
     "build-output": ("cuda", "glibc_", "architecture", "not compiled", "nvcc", "build_ext",
                      "ptxas", ".cu.o", "building wheel for", "docker", "podman", "nerdctl",
@@ -192,48 +193,19 @@ LINE_TRIGGERS: dict[SegmentKind, tuple[str, ...]] = {
 }
 
 
-def _candidate_lines(lines: list[str]) -> dict[SegmentKind, set[int]]:
-    """For each reader with triggers, the indexes of the lines holding one of them."""
-    text = "\n".join(lines).lower()
-    if len(text) != sum(len(line) + 1 for line in lines) - 1:
-        # lower() changed the length (a few non-ASCII letters do): search line by line.
-        return {kind: {i for i, line in enumerate(lines)
-                       if any(word in line.lower() for word in words)}
-                for kind, words in LINE_TRIGGERS.items()}
-    starts = [0]
-    for line in lines[:-1]:
-        starts.append(starts[-1] + len(line) + 1)
-    found: dict[str, set[int]] = {}
-    for word in _COVERING:
-        hits: set[int] = set()
-        position = text.find(word)
-        while position != -1:
-            number = bisect_right(starts, position) - 1
-            hits.add(number)
-            # the rest of this line cannot add anything: go to the next one
-            following = starts[number + 1] if number + 1 < len(starts) else len(text)
-            position = text.find(word, max(following, position + 1))
-        found[word] = hits
-    return {kind: set().union(*(found[_COVER[word]] for word in words))
-            for kind, words in LINE_TRIGGERS.items()}
-
-
-def _covering_words() -> tuple[tuple[str, ...], dict[str, str]]:
-    """The trigger words to search for, and for each word the shortest searched one it holds:
-    a line with "nvidia-smi" is a line with "nvidia", and a candidate may be a superset."""
-    words = sorted({word for words in LINE_TRIGGERS.values() for word in words}, key=len)
-    covering: list[str] = []
-    cover: dict[str, str] = {}
-    for word in words:
-        shorter = next((c for c in covering if c in word), None)
-        if shorter is None:
-            covering.append(word)
-            shorter = word
-        cover[word] = shorter
-    return tuple(covering), cover
-
-
-_COVERING, _COVER = _covering_words()
+_TRIGGERS = TriggerIndex([LINE_TRIGGERS[kind] for kind, _ in LINE_READERS])
+READ_WINDOW = 3
+"""A line reader reads its line and at most the next two (tests/unit/test_line_triggers.py
+checks it on the recorded reports): what it returns depends on those lines only, and
+find_line_facts reads each window once. A reader that reads a run of any length says so in
+READS_RUNS."""
+READS_RUNS: frozenset[SegmentKind] = frozenset({
+    "nccl-tests",
+    # A `docker run` continued over its trailing backslashes can run past the window.
+    "build-output",
+})
+"""Readers that read a run of lines of any length (nccl-tests' device lines): run on every
+line they are given, their answers not kept."""
 
 
 # Every key collect_env has printed since torch 1.0 (older ones first); "Version of relevant
@@ -382,6 +354,11 @@ _OUTSIDE_BLOCKS: frozenset[SegmentKind] = frozenset({"prose", "prose-os", "prose
                                                      "pip-grep"})
 
 
+_IS_OUTSIDE = tuple(kind in _OUTSIDE_BLOCKS for kind, _ in LINE_READERS)
+_READS_RUN = tuple(kind in READS_RUNS for kind, _ in LINE_READERS)
+_IS_PROSE = tuple(kind.startswith("prose") for kind, _ in LINE_READERS)
+
+
 def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset(),
                     closed: frozenset[int] = frozenset()) -> list[Segment]:
     """Every line (or short run of lines) one of LINE_READERS recognises, in order.
@@ -390,43 +367,67 @@ def find_line_facts(lines: list[str], *, in_blocks: frozenset[int] = frozenset()
     own parser reads whole: no line reader runs there. collect_env's block stays open, since
     torch prints its warnings in the middle of it."""
     found: list[Segment] = []
-    resume = dict.fromkeys((kind for kind, _ in LINE_READERS), 0)
-    candidates = _candidate_lines(
-        [("" if index in closed else line) for index, line in enumerate(lines)]
-        if closed else lines)
-    per_line: dict[int, list[tuple[SegmentKind, Reader]]] = {}
-    for kind, reader in LINE_READERS:  # in LINE_READERS order within a line
-        for index in candidates[kind]:
-            per_line.setdefault(index, []).append((kind, reader))
+    resume = [0] * len(LINE_READERS)
     # Lines of torch's own messages ("... with CUDA capability sm_120 is not compatible ...")
     # are read by their reader; prose read there again would count the same GPU twice.
     in_message: set[int] = set()
-    for index in sorted(per_line):
+    # A reader's answer depends on its line and the next two only (READ_WINDOW), and a long
+    # paste repeats lines (a log prints the same warning at every step): the readers read
+    # each window once, and the same window gives the same LineFacts objects. Kept per
+    # window (in a block or not): the readers that read something there (a reader of
+    # READS_RUNS with None: it reads again each time).
+    answers: dict[tuple[str, str | None, str | None, bool],
+                  tuple[tuple[int, tuple[int, LineFacts] | None], ...]] = {}
+    count = len(lines)
+    for index, positions in _TRIGGERS.lines(lines, closed):
         line = lines[index]
-        if not line.strip() or len(line) > 20_000:
-            continue
-        for kind, reader in per_line[index]:
-            if index < resume[kind] or (kind in _OUTSIDE_BLOCKS and index in in_blocks):
+        in_block = index in in_blocks
+        window = (line, lines[index + 1] if index + 1 < count else None,
+                  lines[index + 2] if index + 2 < count else None, in_block)
+        reads = answers.get(window)
+        if reads is None:
+            reads = answers[window] = _read_window(lines, index, positions, in_block)
+        for position, kept in reads:
+            if index < resume[position]:
                 continue
-            if kind.startswith("prose") and index in in_message:
+            if _IS_PROSE[position] and index in in_message:
                 continue
-            read = reader(lines, index)
+            read = kept if kept is not None else LINE_READERS[position][1](lines, index)
             if read is None:
                 continue
             used = max(read[0], 1)
+            kind = LINE_READERS[position][0]
             if kind == "torch-message":
                 in_message.update(range(index, index + used))
-            resume[kind] = index + used
+            resume[position] = index + used
             found.append(Segment(kind=kind, lines=tuple(lines[index:index + used]),
                                  first_line=index + 1, facts=read[1]))
     return found
+
+
+def _read_window(lines: list[str], index: int, positions: tuple[int, ...], in_block: bool
+                 ) -> tuple[tuple[int, tuple[int, LineFacts] | None], ...]:
+    """The readers (of `positions`) that read something at `index`, with what they read;
+    the readers of READS_RUNS with None (their answer is not kept)."""
+    line = lines[index]
+    if len(line) > 20_000 or not line.strip():
+        return ()
+    reads: list[tuple[int, tuple[int, LineFacts] | None]] = []
+    for position in positions:  # in LINE_READERS order within a line
+        if in_block and _IS_OUTSIDE[position]:
+            continue
+        if _READS_RUN[position]:
+            reads.append((position, None))
+        elif (read := LINE_READERS[position][1](lines, index)) is not None:
+            reads.append((position, read))
+    return tuple(reads)
 
 
 # What the first line of every block holds (a step's anchor needs one of these): "<" (XML),
 # "|" "+" or "NVIDIA-SMI" (tables), "UUID" (-L), "nvcc"/"Cuda" (nvcc), "=>" (ldd), ":" or
 # "Collecting environment" (collect_env), "#" (conda), "Package" (pip list), "=" "@" "-e"
 # (pip freeze). A prose line without any is no block's start, and skips the nine steps.
-_MAY_START_BLOCK = re.compile(r"[<|+:#=@]|-e|Package|Cuda|nvcc|NVIDIA-SMI|UUID|Collecting")
+_ANCHOR = re.compile(r"=>|[<|+:#=@]|-e|Package|Cuda|nvcc|NVIDIA-SMI|UUID|Collecting")
 
 
 class _Scanner:
@@ -434,33 +435,30 @@ class _Scanner:
         self._lines = lines.text
         self._fence = lines.fence
         self._segments: list[Segment] = []
-        # Each step with the texts its anchor line must hold (see _MAY_START_BLOCK), in
+        # Each step with the texts its anchor line must hold (see _ANCHOR), in
         # the order the steps are tried.
-        self._steps: tuple[tuple[Callable[[int], int | None], re.Pattern[str]], ...] = tuple(
-            (step, re.compile("|".join(re.escape(anchor) for anchor in anchors)))
-            for step, anchors in (
-                (self._xml, ("<",)),
-                (self._table, ("|", "+", "NVIDIA-SMI")),
-                (self._smi_l, ("UUID",)),
-                (self._nvcc, ("nvcc", "Cuda")),
-                (self._ldd, ("=>",)),
-                (self._collect_env, (":", "Collecting")),
-                (self._conda, ("#",)),
-                (self._pip_list, ("Package",)),
-                (self._freeze, ("=", "@", "-e")),
-            ))
+        self._steps: tuple[tuple[Callable[[int], int | None], tuple[str, ...]], ...] = (
+            (self._xml, ("<",)),
+            (self._table, ("|", "+", "NVIDIA-SMI")),
+            (self._smi_l, ("UUID",)),
+            (self._nvcc, ("nvcc", "Cuda")),
+            (self._ldd, ("=>",)),
+            (self._collect_env, (":", "Collecting")),
+            (self._conda, ("#",)),
+            (self._pip_list, ("Package",)),
+            (self._freeze, ("=", "@", "-e")),
+        )
 
     def run(self) -> list[Segment]:
         index = 0
         count = len(self._lines)
+        steps_of: dict[str, tuple[Callable[[int], int | None], ...]] = {}
         while index < count:
             line = self._lines[index]
-            if not line.strip() or not _MAY_START_BLOCK.search(line):
-                index += 1
-                continue
-            for step, anchors in self._steps:
-                if anchors.search(line) is None:
-                    continue
+            steps = steps_of.get(line)
+            if steps is None:
+                steps = steps_of[line] = self._steps_of(line)
+            for step in steps:
                 end = step(index)
                 if end is not None:
                     index = end
@@ -468,6 +466,19 @@ class _Scanner:
             else:
                 index += 1
         return self._segments
+
+    def _steps_of(self, line: str) -> tuple[Callable[[int], int | None], ...]:
+        """The steps whose anchor `line` holds, in order (a paste repeats lines: asked once
+        per distinct line)."""
+        if not line.strip():
+            return ()
+        anchors = set(_ANCHOR.findall(line))
+        if not anchors:
+            return ()
+        if "=>" in anchors:
+            anchors.add("=")  # "=>" holds "="
+        return tuple(step for step, step_anchors in self._steps
+                     if not anchors.isdisjoint(step_anchors))
 
     def _emit(self, kind: SegmentKind, start: int, end: int) -> int:
         self._segments.append(

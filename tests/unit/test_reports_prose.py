@@ -542,3 +542,18 @@ def test_a_code_error_shows_what_the_message_means_and_no_missing_meta_facts() -
     render_doctor(result, strict=False, console=console)
     out = console.export_text()
     assert "the message (device-side-assert): A check inside a GPU kernel failed" in out
+
+
+def test_a_docker_run_continued_past_the_read_window_is_read_whole_each_time() -> None:
+    # Two commands that share their first three lines and differ in a flag on the fifth: the
+    # reader reads past READ_WINDOW, so its answer for the first must not be reused.
+    from envcheck.reports.segments import find_line_facts
+
+    def command(shm: str) -> list[str]:
+        return ["docker run --gpus all \\", "  -v /data:/data \\", "  -p 8000:8000 \\",
+                "  -e HF_TOKEN=x \\", f"  --shm-size {shm} \\", "  vllm/vllm-openai:latest"]
+
+    lines = [*command("8g"), "", *command("1g")]
+    runs = [segment.facts.docker_run for segment in find_line_facts(lines)
+            if segment.facts is not None and segment.facts.docker_run is not None]
+    assert [run.shm_size for run in runs] == ["8g", "1g"]
