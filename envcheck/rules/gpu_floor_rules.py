@@ -154,7 +154,9 @@ def check_torch_for_gpu(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]
     """torch is not in the report, and only the newest few torch releases have a build with
     code for the GPU: a risk to name (an RTX 5070 needs a CUDA 12.8 build, torch 2.7 or
     later)."""
-    if snapshot.torch.status == "ok":
+    # Only a pasted report that leaves torch out: on a machine, torch not installed is a plan
+    # for later, which `doctor --plan` judges with the build it names.
+    if snapshot.source != "report" or snapshot.torch.status != "unknown":
         return
     releases = torch_releases()
     for gpu in snapshot.gpus:

@@ -251,3 +251,16 @@ def test_a_new_generation_gpu_without_torch_s_build_is_a_named_risk() -> None:
 def test_no_risk_named_where_torch_is_read_or_most_builds_cover_the_gpu(text: str) -> None:
     result = doctor(text)
     assert "gpu-needs-a-torch-build-for-it" not in {f.id for f in result.findings}
+
+
+def test_a_machine_without_torch_is_not_warned_about_torch_builds() -> None:
+    # On a machine, torch not installed yet is a plan for later (`doctor --plan` judges it);
+    # only a pasted report that leaves torch out gets the risk named.
+    from dataclasses import replace
+
+    from envcheck.rules import run_rules
+
+    report = doctor("GPU RTX 5070 user Unable to resolve this issue\n").snapshot
+    assert "gpu-needs-a-torch-build-for-it" in {f.id for f in run_rules(report)}
+    host = replace(report, source="host")
+    assert "gpu-needs-a-torch-build-for-it" not in {f.id for f in run_rules(host)}
