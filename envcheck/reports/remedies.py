@@ -51,7 +51,28 @@ _SOLUTION = re.compile(
     r"solved|fixed\s+(?:it|the\s+(?:issue|problem))|did\s+the\s+trick|resolved)\b",
     re.IGNORECASE)
 _SUGGESTION = re.compile(
-    r"\?|\b(?:can|could|would)\s+you\b|\bplease\s+try\b|\b(?:might|may)\s+help\b|\bsuggest",
+    r"\?|\b(?:can|could|would)\s+you\b|\bplease\s+try\b|\b(?:might|may)\s+help\b|\bsuggest"
+    # Hearsay is someone else's experiment, not this machine's: "I read in another thread
+    # that NCCL_P2P_DISABLE=1 fixes hangs on some boards".
+    r"|\bi\s+(?:read|heard|saw)\b|\banother\s+(?:thread|issue)\b|\bsomeone\b|\breportedly\b"
+    r"|\bon\s+some\s+(?:boards|machines|systems|gpus|cards)\b|\bpeople\s+(?:say|report)",
+    re.IGNORECASE)
+# A standing configuration that works is not an experiment: "We always launch with
+# NCCL_SOCKET_IFNAME=eth0 and training works", "Our standard run command, which works: ...".
+_STANDING = re.compile(
+    r"\b(?:always|usually|as\s+usual|our\s+(?:standard|usual|default|normal)|"
+    r"standard\s+(?:run|launch|command|setup)|which\s+works|on\s+every\s+(?:node|machine|run))\b",
+    re.IGNORECASE)
+# "works" / "runs fine" say how things are; with no word of a change on the line ("after",
+# "once", "setting", "now", ...) they describe a working setup, not what a change did.
+_STATE_ONLY = re.compile(
+    r"^(?:works?|(?:is|are|it's|its)\s+working|run(?:s|ning)?\s+(?:normally|fine|well|ok))$",
+    re.IGNORECASE)
+_CHANGE = re.compile(
+    r"\b(?:after|once|when|then|now|since|if\s+i|(?:by\s+)?(?:setting|set|adding|added|"
+    r"exporting|exported|disabling|disabled|turning|turned|changing|changed|increasing|"
+    r"increased|lowering|lowered|reducing|reduced|passing|using|switching|switched|"
+    r"reload(?:ing|ed)?|restart(?:ing|ed)?)|with(?:out)?\s+it|needs?|needed|so\s+far)\b",
     re.IGNORECASE)
 
 
@@ -88,7 +109,7 @@ def read_remedies(lines: Sequence[str], text: str) -> tuple[RemedyTrial, ...]:
                 context[remedy.id] = remedy.context.search(text) is not None
             if not context[remedy.id]:
                 continue
-        found.append(RemedyTrial(remedy=remedy, outcome=_outcome(lines, index),
+        found.append(RemedyTrial(remedy=remedy, outcome=_outcome(lines, index, remedy),
                                  line=index + 1, text=line.strip()[:200]))
     return tuple(found)
 
@@ -117,23 +138,44 @@ def _candidate_lines(lines: Sequence[str], table: Sequence[Remedy]) -> list[tupl
     return sorted(pairs.values(), key=lambda pair: (pair[0], order[pair[1].id]))
 
 
-def _outcome(lines: Sequence[str], index: int) -> Outcome | None:
+def _outcome(lines: Sequence[str], index: int, remedy: Remedy) -> Outcome | None:
     own = _said(lines[index])
     if own is not None or _SUGGESTION.search(lines[index]):
         return own
-    for neighbour in (_nearest(lines, index, -1), _nearest(lines, index, 1)):
+    following = _nearest(lines, index, 1)
+    if following is not None and _contrast(lines[index], following, remedy):
+        return "worked"
+    for neighbour in (_nearest(lines, index, -1), following):
         if neighbour is not None and _SOLUTION.search(neighbour) and not (
                 _FAILED.search(neighbour) or _SUGGESTION.search(neighbour)):
             return "worked"
     return None
 
 
+def _contrast(line: str, following: str, remedy: Remedy) -> bool:
+    """The two-line experiment: "with 0.90 the command runs normally. / But if I set it to
+    1.0 ..., OOM occurs": the same setting, one value works and the next line's fails."""
+    return (_WORKED.search(line) is not None and not _STANDING.search(line)
+            and _BUT.match(following) is not None and _BREAKS.search(following) is not None
+            and any(word in following.lower() for word in remedy.words))
+
+
+_BUT = re.compile(r"\s*(?:but|however|whereas)\b", re.IGNORECASE)
+_BREAKS = re.compile(r"\b(?:OOM|out of memory|fails?|failed|crash(?:es|ed)?|hangs?|error)\b",
+                     re.IGNORECASE)
+
+
 def _said(line: str) -> Outcome | None:
-    if _SUGGESTION.search(line):
+    if _SUGGESTION.search(line) or _STANDING.search(line):
         return None
     if _FAILED.search(line):
         return "failed"
-    return "worked" if _WORKED.search(line) else None
+    worked = [m.group(0) for m in _WORKED.finditer(line)]
+    if not worked:
+        return None
+    if all(_STATE_ONLY.match(word) for word in worked) and not _CHANGE.search(line):
+        return None
+    return "worked"
 
 
 def _nearest(lines: Sequence[str], index: int, step: int) -> str | None:
@@ -145,16 +187,25 @@ def _nearest(lines: Sequence[str], index: int, step: int) -> str | None:
     return None
 
 
-def remedy_findings(trials: Sequence[RemedyTrial]) -> list[Finding]:
-    """One error per remedy the report says worked: its own experiment decides the cause."""
+def remedy_findings(trials: Sequence[RemedyTrial],
+                    error_categories: frozenset[str] | None = None) -> list[Finding]:
+    """One error per remedy the report says worked: its own experiment decides the cause.
+
+    `error_categories`: the causes the error being judged points at (its signatures), None
+    when no error is judged. A change that worked for another cause than the error the user
+    sees now (--ipc=host fixed the DataLoader last week, the error today is a KeyError) is an
+    earlier problem, solved: a note, not an error that blocks the run."""
     findings: dict[str, Finding] = {}
     for trial in trials:
         remedy = trial.remedy
         if trial.outcome != "worked" or remedy.id in findings:
             continue
+        current = error_categories is None or remedy.category in error_categories
         findings[remedy.id] = Finding(
-            id=f"remedy-{remedy.id}", category=remedy.category, severity="error",
-            summary=f"{remedy.summary} (the report, line {trial.line}: {trial.text[:120]})",
+            id=f"remedy-{remedy.id}", category=remedy.category,
+            severity="error" if current else "info",
+            summary=f"{remedy.summary} (the report, line {trial.line}: {trial.text[:120]})"
+                    + ("" if current else "; the error judged now points elsewhere"),
             explanation=remedy.explanation, fix=remedy.fix,
             evidence={"line": str(trial.line), "text": trial.text, "source": remedy.source},
             rule="report-remedy")

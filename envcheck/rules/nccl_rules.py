@@ -21,27 +21,32 @@ from envcheck.snapshot import Snapshot
 
 # variable -> (values that switch the transport off, what is off, where its traffic goes)
 _TRANSPORTS: dict[str, tuple[frozenset[str], str, str]] = {
-    "NCCL_P2P_DISABLE": (frozenset({"1"}), "the peer-to-peer transport (direct GPU-to-GPU "
+    "NCCL_P2P_DISABLE": (frozenset({"1"}), "NCCL's peer-to-peer transport (direct GPU-to-GPU "
                          "access over NVLink or PCIe)", "through host shared memory"),
-    "NCCL_P2P_LEVEL": (frozenset({"LOC", "0"}), "the peer-to-peer transport at every "
+    "NCCL_P2P_LEVEL": (frozenset({"LOC", "0"}), "NCCL's peer-to-peer transport at every "
                        "distance", "through host shared memory"),
-    "NCCL_SHM_DISABLE": (frozenset({"1"}), "the shared-memory transport",
+    "NCCL_SHM_DISABLE": (frozenset({"1"}), "NCCL's shared-memory transport",
                          "over the network (IB or IP sockets)"),
-    "NCCL_IB_DISABLE": (frozenset({"1"}), "the InfiniBand/RoCE transport", "over IP sockets"),
+    "NCCL_IB_DISABLE": (frozenset({"1"}), "NCCL's InfiniBand/RoCE transport", "over IP sockets"),
 }
 
 
 def check_nccl_transports(snapshot: Snapshot, _t: Thresholds) -> Iterator[Finding]:
     env = snapshot.system.env
+    geforce = bool(snapshot.gpus) and all(_is_geforce(gpu.name) for gpu in snapshot.gpus)
     for variable, (values, transport, instead) in _TRANSPORTS.items():
         value = env.get(variable)
         if value is None or value.strip().upper() not in values:
+            continue
+        if geforce and variable.startswith("NCCL_P2P"):
+            # Most GeForce cards have no P2P support (the cuda-peer-access-not-supported
+            # signature's source): P2P off is their setting, not a hidden fault.
             continue
         yield Finding(
             id="nccl-transport-disabled",
             category="nccl",
             severity="warning",
-            summary=f"{variable}={value} switches off NCCL's {transport}: its traffic goes "
+            summary=f"{variable}={value} switches off {transport}: its traffic goes "
                     f"{instead}",
             explanation="Set to get past a hang or an error, it hides the cause and costs "
                         "bandwidth: with P2P off, GPUs that could talk directly copy through "
@@ -53,6 +58,11 @@ def check_nccl_transports(snapshot: Snapshot, _t: Thresholds) -> Iterator[Findin
                 "guide: ACS, IOMMU, shared memory, IB)",
             evidence={"variable": variable, "value": value},
         )
+
+
+def _is_geforce(name: str) -> bool:
+    lowered = name.lower()
+    return "geforce" in lowered or "titan" in lowered
 
 
 def _knows_nccl_settings(snapshot: Snapshot) -> bool:

@@ -4,6 +4,7 @@ match."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -145,7 +146,13 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
         known = {f.id for f in (*findings, *decided)}
         decided += [f for f in library_findings(report.library_facts, snapshot.system)
                     if f.id not in known]
-        decided += remedy_findings(report.remedies)
+        # The causes the error judged points at; none known (an unspecific "Trials did not
+        # complete") leaves the report's own experiment to decide.
+        pointed = frozenset(category for match in match_error(request.error_text or "")
+                            for category in match.signature.categories)
+        if not pointed and request.error_text and _CODE_ERROR.search(request.error_text):
+            pointed = frozenset({"other"})  # a bug in the code that ran, not the environment
+        decided += remedy_findings(report.remedies, pointed or None)
         decided += budget_findings(report.memory_budgets)
     if request.error_text:
         decided += pip_resolution_findings(request.error_text, snapshot)
@@ -177,6 +184,13 @@ def _meanings(error_text: str | None) -> tuple[MessageMeaning, ...]:
         return ()
     return tuple(MessageMeaning(signature=m.signature.id, explanation=m.signature.explanation)
                  for m in match_error(error_text))
+
+
+# Exceptions of the code and its data, not of the environment: an error judged that is one of
+# these (and no known message) is not what an earlier fix in the report was about.
+_CODE_ERROR = re.compile(
+    r"\b(?:ValueError|KeyError|IndexError|TypeError|NameError|ZeroDivisionError|"
+    r"AssertionError|JSONDecodeError|UnboundLocalError)(?::|$)", re.MULTILINE)
 
 
 def _shows_a_build(error_text: str) -> bool:

@@ -63,3 +63,17 @@ def test_a_live_environment_without_them_is_fine() -> None:
     env = {**snapshot.system.env, "NCCL_DEBUG": "INFO", "NCCL_P2P_DISABLE": "0"}
     live = replace(snapshot, system=replace(snapshot.system, env=env))
     assert [f for f in run_rules(live) if f.id == "nccl-transport-disabled"] == []
+
+
+def test_p2p_off_on_geforce_cards_is_their_setting_not_a_hidden_fault() -> None:
+    # Most GeForce cards have no P2P support (the cuda-peer-access-not-supported signature):
+    # NCCL_P2P_DISABLE=1 there is no broken path to warn about; on A100s it is.
+    text = ("2x RTX 4090 on one box, driver 550.54.14, torch 2.3.1+cu121.\n"
+            "export NCCL_P2P_DISABLE=1\n")
+    report = snapshot_from_report(text, taken_at="2026-01-01T00:00:00Z", envcheck_version="0")
+    assert report.snapshot.system.env["NCCL_P2P_DISABLE"] == "1"
+    assert "nccl-transport-disabled" not in {f.id for f in run_rules(report.snapshot)}
+    a100 = text.replace("RTX 4090", "A100 80GB")
+    report = snapshot_from_report(a100, taken_at="2026-01-01T00:00:00Z", envcheck_version="0")
+    [finding] = [f for f in run_rules(report.snapshot) if f.id == "nccl-transport-disabled"]
+    assert finding.summary.startswith("NCCL_P2P_DISABLE=1 switches off NCCL's peer-to-peer")

@@ -147,3 +147,46 @@ def test_a_larger_shm_that_worked_names_what_needed_it(text: str, expected: list
 ])
 def test_an_attempt_is_not_a_change_that_worked(line: str) -> None:
     assert _worked(line) == []
+
+
+@pytest.mark.parametrize("text", [
+    # synthetic, each a working setup described in passing (a review of false errors)
+    "docker run --gpus all --ipc=host nvcr.io/nvidia/pytorch:24.05-py3 works fine on every "
+    "node.\nNCCL version 2.21.5+cuda12.4",
+    "Our standard run command, which works: docker run --gpus all --shm-size=16g trainer "
+    "python train.py --workers 8\nDataLoader worker count 8",
+    "We always launch with NCCL_SOCKET_IFNAME=eth0 and multi-node training works.\n"
+    "NCCL INFO Init COMPLETE",
+    "I read in another thread that NCCL_P2P_DISABLE=1 fixes hangs on some boards; P2P is "
+    "fine on this one.",
+    "vllm serve mistralai/Mistral-7B-Instruct-v0.3 --gpu-memory-utilization 0.9 runs fine, "
+    "no OOM at all.",
+])
+def test_a_working_setup_described_is_not_a_change_that_worked(text: str) -> None:
+    assert _worked(text) == []
+
+
+def test_one_value_works_and_the_next_fails_is_the_experiment() -> None:
+    # https://github.com/vllm-project/vllm/issues/1298
+    text = ("The default gpu_memory_utilization is 0.90, and the above command can run "
+            "normally.\n\nBut if I set the gpu_memory_utilization default value to 1.0 and run "
+            "the same command, OOM occurs")
+    assert _worked(text) == ["vllm-gpu-memory-utilization"]
+
+
+def test_an_earlier_fix_is_a_note_when_the_error_judged_is_the_code_s() -> None:
+    # synthetic: the DataLoader fix is history; today's error is a bug in the training code
+    text = ("The fix that worked for me was --ipc=host (docker run --gpus all --ipc=host ...). "
+            "Before that the DataLoader workers died.\n")
+    error = "    a, b = batch\nValueError: too many values to unpack (expected 2)\n"
+    report = snapshot_from_report(text, taken_at="2026-01-01T00:00:00Z", envcheck_version="0")
+    result = run_doctor(DoctorRequest(snapshot=report.snapshot, error_text=error,
+                                      missing=report.missing, report=report))
+    [remedy] = [f for f in result.findings if f.id.startswith("remedy-")]
+    assert remedy.severity == "info"
+    assert not result.failed(strict=False)
+    # The same change with the error it fixed: the report's experiment decides it.
+    bus = "RuntimeError: DataLoader worker (pid 47) is killed by signal: Bus error.\n"
+    decided = run_doctor(DoctorRequest(snapshot=report.snapshot, error_text=bus,
+                                       missing=report.missing, report=report))
+    assert [f.severity for f in decided.findings if f.id.startswith("remedy-")] == ["error"]
