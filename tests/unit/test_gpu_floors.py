@@ -210,8 +210,19 @@ def test_no_toolkit_is_suggested_for_a_gpu_none_targets() -> None:
     ("418.39 is needed", None),      # a sentence: the prose reader's, with its words
 ])
 def test_a_driver_version_alone_on_a_line(line: str, driver: str | None) -> None:
-    found = [str(version) for _, version in bare_driver_versions([line])]
+    asked = '(reply to "What\'s the output of nvidia-smi?")'  # as pytorch-31243 has it
+    found = [str(version) for _, version in bare_driver_versions([asked, line])]
     assert found == ([driver] if driver else [])
+
+
+@pytest.mark.parametrize("lines", [
+    ["410.48,,"],                                       # nothing asked for a driver
+    ["Epoch times (s):", "312.45", "298.71", "301.02"],  # a column of numbers
+    ["nvidia-smi looks fine. Epoch times:", "312.45", "298.71"],
+])
+def test_a_bare_number_is_a_driver_only_as_the_answer_to_a_driver_question(
+        lines: list[str]) -> None:
+    assert list(bare_driver_versions(lines)) == []
 
 
 def test_old_torch_default_build_against_a_bare_driver_reply() -> None:
@@ -219,7 +230,8 @@ def test_old_torch_default_build_against_a_bare_driver_reply() -> None:
     text = ("$ pip install torch===1.3.0 torchvision===0.4.1 -f "
             "https://download.pytorch.org/whl/torch_stable.html\n"
             ">>> import torch\n>>> torch.cuda.is_available()\nFalse\n"
-            "**Ubuntu1804,\npython37**\n\n410.48,,\nneed higher ??\n")
+            "**Ubuntu1804,\npython37**\n\n(reply to \"What's the output of nvidia-smi?\")\n"
+            "410.48,,\nneed higher ??\n")
     result = doctor(text, ">>> torch.cuda.is_available()\nFalse")
     assert ranked(result)[0] == "driver_too_old"
     driver = next(c for c in result.causes if c.category == "driver_too_old")
