@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from packaging.version import Version
 
 from envcheck.knowledge.companion_pairs import pair_for
@@ -36,7 +37,19 @@ def test_the_readme_rows() -> None:
     three = pair_for(Version("1.3.1"))
     assert three is not None
     assert three.accepts(Version("0.4.3"))
-    assert not three.accepts(Version("0.4.1"))
+    assert not three.accepts(Version("0.5.0"))
+
+
+@pytest.mark.parametrize(("torch", "torchvision"), [
+    ("1.2.0", "0.4.0"),  # PyTorch's previous-versions page installs this pair
+    ("1.3.0", "0.4.1"),  # vision#1458: 0.4.1 was made for PyTorch 1.3
+])
+def test_pytorch_s_own_install_pairs_are_accepted(torch: str, torchvision: str) -> None:
+    # The README's table says 0.4.1 for 1.2 and 0.4.2 for 1.3; PyTorch's own commands differ,
+    # and a pair PyTorch installs must never be called a mismatch.
+    pair = pair_for(Version(torch))
+    assert pair is not None
+    assert pair.accepts(Version(torchvision))
     assert pair_for(Version("1.13.0")) is None  # the torch tables' range
 
 
