@@ -165,7 +165,13 @@ def merge_system(system: System, evidence: LineEvidence) -> System:
         env["LD_LIBRARY_PATH"] = ld_library_path
     for settings in evidence.values(("nccl-setting",), lambda f: f.nccl_env or None):
         env.update(settings)  # the later setting wins, as in the shell
-    return replace(system, os=os_name, glibc=glibc, env=env)
+    wsl = system.wsl
+    if wsl is None and any("wsl" in named.lower() for named in evidence.values(
+            ("os-release", "issue-template", "prose-os", "package-mention"), lambda f: f.os)):
+        # "OS: Windows 11" then "inside WSL2": the run is on WSL's Linux, whichever OS line
+        # is kept as the name.
+        wsl = True
+    return replace(system, os=os_name, glibc=glibc, env=env, wsl=wsl)
 
 
 def merge_driver(driver: Driver, evidence: LineEvidence) -> Driver:

@@ -222,3 +222,21 @@ def test_the_gpu_selector_or_no_gpu_message_is_no_cpu_build_finding() -> None:
     # without a message that asked for CUDA, a CPU build on a machine of unknown GPUs is fine
     result = _doctor(CONDA_CPU.format(build="cpu_0"))
     assert not [f for f in result.findings if f.severity == "error"]
+
+
+def test_windows_then_wsl2_is_wsl_not_native_windows() -> None:
+    # synthetic (a review of false errors): TensorFlow's GPU build is there under WSL2
+    from envcheck.reports.build import snapshot_from_report
+    from envcheck.rules import run_rules
+
+    text = ("- OS: Windows 11\n- I run everything inside WSL2 (Ubuntu 22.04)\n"
+            "- GPU: RTX 3060, driver 552.44\n"
+            "Package                      Version\n---------------------------- -------\n"
+            "tensorflow                   2.15.1\n")
+    report = snapshot_from_report(text, taken_at="2026-01-01T00:00:00Z", envcheck_version="0")
+    assert report.snapshot.system.wsl is True
+    assert "tensorflow-has-no-gpu-build-on-windows" not in {
+        f.id for f in run_rules(report.snapshot)}
+    without = text.replace("- I run everything inside WSL2 (Ubuntu 22.04)\n", "")
+    native = snapshot_from_report(without, taken_at="2026-01-01T00:00:00Z", envcheck_version="0")
+    assert "tensorflow-has-no-gpu-build-on-windows" in {f.id for f in run_rules(native.snapshot)}
