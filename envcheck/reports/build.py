@@ -94,6 +94,7 @@ from envcheck.reports.package_lists import (
     parse_pip_list,
     parse_requirement_line,
 )
+from envcheck.reports.pinned_installs import PinnedInstall, read_pinned_installs
 from envcheck.reports.readings import ReadingGroup, other_readings
 from envcheck.reports.remedies import RemedyTrial, read_remedies
 from envcheck.reports.run_settings import BudgetSetting, read_memory_budgets
@@ -203,6 +204,8 @@ class ReportSnapshot:
     """Changes the reporter tried, and whether they worked (envcheck.reports.remedies)."""
     memory_budgets: tuple[BudgetSetting, ...] = ()
     """vLLM's gpu_memory_utilization values the paste sets (envcheck.reports.run_settings)."""
+    pinned_installs: tuple[PinnedInstall, ...] = ()
+    """Installs of packages that pin torch (envcheck.reports.pinned_installs)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -254,6 +257,7 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
         library_facts=read_library_facts(text),
         remedies=trials,
         memory_budgets=read_memory_budgets(lines),
+        pinned_installs=read_pinned_installs(lines),
     )
 
 

@@ -32,6 +32,7 @@ from envcheck.lockfile_model import Lockfile
 from envcheck.plan import PlannedBuild, apply_plan
 from envcheck.project import ProjectError, load_project
 from envcheck.reports.build import ReadFact, ReportSnapshot, snapshot_from_report
+from envcheck.reports.pinned_installs import pinned_torch_findings
 from envcheck.reports.prose_facts import shows_cuda_build
 from envcheck.reports.remedies import remedy_findings
 from envcheck.reports.run_settings import budget_findings
@@ -147,6 +148,7 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
                     if f.id not in known]
         decided += remedy_findings(report.remedies)
         decided += budget_findings(report.memory_budgets)
+        decided += pinned_torch_findings(report.pinned_installs, snapshot)
     if request.error_text:
         decided += pip_resolution_findings(request.error_text, snapshot)
         decided += shadowed_gpu_build_findings(request.error_text, snapshot)

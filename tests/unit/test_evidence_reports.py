@@ -33,9 +33,6 @@ NOT_REACHED = {
     "triton-2110-h100-libcuda-not-in-ldcache":
         "triton's 'lidcuda.so not found' (sic) is not a known message; the stale loader cache "
         "shows only as empty `ldconfig -p` output",
-    "vllm-14608-driver510-cuda116-vllm073-cu12":
-        "no error text; that vllm 0.7.3 from PyPI pulls a CUDA 12 torch is vllm's dependency "
-        "metadata, not in envcheck's tables",
     "aicuai-startguidesdxl-6-colab-cpu-runtime-no-driver":
         "'Found no NVIDIA driver' in a Colab notebook ranks a missing driver first; that the "
         "runtime's accelerator was set to CPU (no GPU attached) is not in the text",
