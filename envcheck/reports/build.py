@@ -105,6 +105,12 @@ from envcheck.reports.segments import (
     clean_lines,
     split_lines,
 )
+from envcheck.reports.stated_requirements import (
+    EnvVersion,
+    StatedRequirement,
+    read_env_versions,
+    read_stated_requirements,
+)
 from envcheck.reports.tool_versions import stated_tools
 from envcheck.snapshot import (
     CudaLibrary,
@@ -206,6 +212,10 @@ class ReportSnapshot:
     """vLLM's gpu_memory_utilization values the paste sets (envcheck.reports.run_settings)."""
     pinned_installs: tuple[PinnedInstall, ...] = ()
     """Installs of packages that pin torch (envcheck.reports.pinned_installs)."""
+    stated_requirements: tuple[StatedRequirement, ...] = ()
+    env_versions: tuple[EnvVersion, ...] = ()
+    """Requirements the text states and the versions `env` commands print (envcheck.reports.
+    stated_requirements)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -258,6 +268,8 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
         remedies=trials,
         memory_budgets=read_memory_budgets(lines),
         pinned_installs=read_pinned_installs(lines),
+        stated_requirements=read_stated_requirements(lines),
+        env_versions=read_env_versions(lines),
     )
 
 

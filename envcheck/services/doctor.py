@@ -37,6 +37,7 @@ from envcheck.reports.prose_facts import shows_cuda_build
 from envcheck.reports.remedies import remedy_findings
 from envcheck.reports.run_settings import budget_findings
 from envcheck.reports.segments import unquoted
+from envcheck.reports.stated_requirements import stated_requirement_findings
 from envcheck.rules import run_rules
 from envcheck.rules.context import Thresholds
 from envcheck.rules.framework_rules import shadowed_gpu_build_findings
@@ -149,6 +150,8 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
         decided += remedy_findings(report.remedies)
         decided += budget_findings(report.memory_budgets)
         decided += pinned_torch_findings(report.pinned_installs, snapshot)
+        decided += stated_requirement_findings(report.stated_requirements,
+                                               report.env_versions, snapshot)
     if request.error_text:
         decided += pip_resolution_findings(request.error_text, snapshot)
         decided += shadowed_gpu_build_findings(request.error_text, snapshot)

@@ -58,8 +58,6 @@ NOT_REACHED = {
         "no error text; the bundled torch's build is not named in the report",
     "vllm-1710-docker-tp-crash-shm-size":
         "the stored report is truncated to its title; the ncclShmOpen error is not in the text",
-    "llamafactory-6661-internlm3-needs-transformers-4471-vs-pin-4461":
-        "no error text; which transformers InternLM3 needs is knowledge about one model",
     "onnxruntime-18916-colab-cuda122-ort116-built-for-cuda11":
         "no error text, and the paste names no ONNX Runtime version: which build (CUDA 11 or "
         "12, framework_builds.toml) was installed is only in the sibling threads",
