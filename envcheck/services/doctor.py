@@ -40,6 +40,7 @@ from envcheck.reports.segments import unquoted
 from envcheck.reports.stated_requirements import stated_requirement_findings
 from envcheck.rules import run_rules
 from envcheck.rules.context import Thresholds
+from envcheck.rules.framework_driver_rules import framework_driver_findings
 from envcheck.rules.framework_rules import shadowed_gpu_build_findings
 from envcheck.rules.library_rules import library_findings
 from envcheck.services.lock import LOCK_DIR
@@ -152,6 +153,8 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
         decided += pinned_torch_findings(report.pinned_installs, snapshot)
         decided += stated_requirement_findings(report.stated_requirements,
                                                report.env_versions, snapshot)
+        decided += [f for f in framework_driver_findings(report.library_facts, snapshot)
+                    if f.id not in known]
     if request.error_text:
         decided += pip_resolution_findings(request.error_text, snapshot)
         decided += shadowed_gpu_build_findings(request.error_text, snapshot)
