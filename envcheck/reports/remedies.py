@@ -55,6 +55,13 @@ _SUGGESTION = re.compile(
     re.IGNORECASE)
 
 
+# A sentence that ends by introducing what follows ("the issue was resolved by using the
+# command", "the fix was:"): its outcome is the next line's.
+_INTRODUCES = re.compile(r"(?::|\bby(?:\s+(?:using|running|installing))?(?:\s+the)?"
+                         r"(?:\s+command)?|\busing(?:\s+the)?(?:\s+command)?)\s*$",
+                         re.IGNORECASE)
+
+
 @dataclass(frozen=True, kw_only=True)
 class RemedyTrial:
     """A change from the remedy table, as a report tells it."""
@@ -121,7 +128,10 @@ def _outcome(lines: Sequence[str], index: int) -> Outcome | None:
     own = _said(lines[index])
     if own is not None or _SUGGESTION.search(lines[index]):
         return own
-    for neighbour in (_nearest(lines, index, -1), _nearest(lines, index, 1)):
+    before, after = _nearest(lines, index, -1), _nearest(lines, index, 1)
+    if after is not None and _INTRODUCES.search(after):
+        after = None  # "... was resolved by using the command" speaks of the line after it
+    for neighbour in (before, after):
         if neighbour is not None and _SOLUTION.search(neighbour) and not (
                 _FAILED.search(neighbour) or _SUGGESTION.search(neighbour)):
             return "worked"

@@ -39,9 +39,6 @@ NOT_REACHED = {
     "chatglm6b-447-pyopenssl-outdated-after-update":
         "the error is only in a screenshot; the text names neither pyOpenSSL nor any environment "
         "fact",
-    "flashattn-853-cxx11abi-true-wheel-vs-pip-torch":
-        "no error text; the C++ ABI of the wheel (cxx11abiTRUE) against torch's is not a fact "
-        "envcheck reads",
     "llamafactory-4732-flash-attn-undefined-symbol-cow-deleter":
         "a flash_attn undefined-symbol message, labelled broken_requirements here while the "
         "corpus labels the same message torchvision_mismatch (a companion built for another "

@@ -147,3 +147,29 @@ def test_a_larger_shm_that_worked_names_what_needed_it(text: str, expected: list
 ])
 def test_an_attempt_is_not_a_change_that_worked(line: str) -> None:
     assert _worked(line) == []
+
+
+# https://github.com/Dao-AILab/flash-attention/issues/853 (nspyf's comment)
+FLASH_ATTN_853 = (
+    "I encountered a similar error while attempting to install the package using the command \n"
+    "`pip install flash_attn-2.5.5+cu118torch2.2cxx11abiTRUE-cp38-cp38-linux_x86_64.whl`\n"
+    "However, the issue was resolved by using the command \n"
+    "`pip install flash_attn-2.5.5+cu118torch2.2cxx11abiFALSE-cp38-cp38-linux_x86_64.whl`\n"
+    "PyTorch version 2.2.0")
+
+
+def test_the_other_cxx11_abi_wheel_that_worked_is_the_companions_build() -> None:
+    trials = _trials(FLASH_ATTN_853)
+    # the sentence that ends "resolved by using the command" speaks of the line after it
+    assert [(t.remedy.id, t.line, t.outcome) for t in trials] == [
+        ("extension-wheel-other-cxx11-abi", 2, None),
+        ("extension-wheel-other-cxx11-abi", 4, "worked")]
+    findings = remedy_findings(trials)
+    assert [(f.category, f.evidence["line"]) for f in findings] == [("torchvision_mismatch", "4")]
+
+
+def test_one_cxx11_abi_wheel_alone_is_no_experiment() -> None:
+    # synthetic: the install of one variant that worked says nothing about the other
+    text = ("`pip install flash_attn-2.5.5+cu118torch2.2cxx11abiFALSE-cp38-cp38-linux_x86_64.whl`"
+            " works")
+    assert _trials(text) == ()
