@@ -49,8 +49,6 @@ NOT_REACHED = {
     "paddleocr-2289-driver-cuda90-paddle200-cu101":
         "no error text (CPU is used silently); the Paddle image's CUDA 10.1 is not a fact "
         "envcheck reads",
-    "pytorch-20844-conda-torch110-links-system-cudnn7003":
-        "no error text; which cuDNN the process linked is shown only as a path in the thread",
     "rvc-webui-2564-rtx5090-needs-cu128-build":
         "no error text; the bundled torch's build is not named in the report",
     "vllm-1710-docker-tp-crash-shm-size":

@@ -173,3 +173,24 @@ def test_one_cxx11_abi_wheel_alone_is_no_experiment() -> None:
     text = ("`pip install flash_attn-2.5.5+cu118torch2.2cxx11abiFALSE-cp38-cp38-linux_x86_64.whl`"
             " works")
     assert _trials(text) == ()
+
+
+def test_a_cudnn_replaced_by_another_version_that_worked_is_the_cudnn() -> None:
+    # https://github.com/pytorch/pytorch/issues/20844 (one line of the report, shortened)
+    text = ("GPU code was running but failing to learn; `torch.backends.cudnn.version()` "
+            "returned `7501`, but I had `7003` in my `/usr/local/cuda/` (and cuda 9.0 "
+            "installed).  Since upgrading that to `7501`, GPU code is learning fine.  :)")
+    assert _worked(text) == ["cudnn-version-changed"]
+    assert [f.category for f in remedy_findings(_trials(text))] == ["cudnn_mismatch"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # synthetic: a change of another package on a line about cuDNN is not a cuDNN change
+    ("upgrading torch to 2.1 fixed the cudnn error", []),
+    # synthetic: named without an outcome, or as a suggestion
+    ("I am upgrading cuDNN to 8.9.7 now", []),
+    ("could you try updating cudnn to 8.9?", []),
+])
+def test_a_cudnn_change_counts_only_as_a_cudnn_change_that_worked(
+        text: str, expected: list[str]) -> None:
+    assert _worked(text) == expected
