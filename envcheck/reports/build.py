@@ -79,6 +79,7 @@ from envcheck.reports.line_merge import (
     merge_torch,
     torch_came_from_pip,
 )
+from envcheck.reports.line_search import LineSearch
 from envcheck.reports.nvidia_smi_table import (
     TRUNCATED,
     SmiTable,
@@ -253,6 +254,7 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
     snapshot, from_table = _with_table_capabilities(snapshot)
     items = tuple((kind, line, found) for kind, line, found in facts.numbered_lines)
     glibc = [found.glibc_missing for _, _, found in items if found.glibc_missing]
+    search = LineSearch(lines)
     return ReportSnapshot(
         snapshot=snapshot,
         recognised=tuple(dict.fromkeys(facts.recognised)),
@@ -267,9 +269,9 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
         library_facts=read_library_facts(text),
         remedies=trials,
         memory_budgets=read_memory_budgets(lines),
-        pinned_installs=read_pinned_installs(lines),
-        stated_requirements=read_stated_requirements(lines),
-        env_versions=read_env_versions(lines),
+        pinned_installs=read_pinned_installs(lines, search),
+        stated_requirements=read_stated_requirements(lines, search),
+        env_versions=read_env_versions(lines, search),
     )
 
 

@@ -30,6 +30,7 @@ from envcheck.knowledge.cuda_tables import (
 from envcheck.knowledge.torch_pins import TorchPin, pin_for, pinned_packages, pins_of
 from envcheck.knowledge.torch_tables import find_release, parse_variant_name
 from envcheck.reports.install_logs import read_pip_command
+from envcheck.reports.line_search import LineSearch, lines_holding
 from envcheck.reports.package_lists import normalize_name
 from envcheck.snapshot import Snapshot
 from envcheck.versions import version_or_none
@@ -50,12 +51,13 @@ class PinnedInstall:
     text: str
 
 
-def read_pinned_installs(lines: Sequence[str]) -> tuple[PinnedInstall, ...]:
+def read_pinned_installs(lines: Sequence[str],
+                         search: LineSearch | None = None) -> tuple[PinnedInstall, ...]:
     names = pinned_packages()
     found: list[PinnedInstall] = []
-    for index, line in enumerate(lines):
-        lowered = line.lower()
-        if "install" not in lowered or not any(name in lowered for name in names):
+    for index in lines_holding(search or lines, sorted(names)):
+        line = lines[index]
+        if "install" not in line.lower():
             continue
         read = read_pip_command(lines, index)
         if read is None or _OTHER_SOURCE.search(line):

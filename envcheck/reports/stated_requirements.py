@@ -22,6 +22,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from envcheck.findings import Finding
+from envcheck.reports.line_search import LineSearch, lines_holding
 from envcheck.reports.package_lists import normalize_name
 from envcheck.snapshot import Snapshot
 from envcheck.versions import version_or_none
@@ -67,10 +68,12 @@ class EnvVersion:
     line: int
 
 
-def read_env_versions(lines: Sequence[str]) -> tuple[EnvVersion, ...]:
+def read_env_versions(lines: Sequence[str],
+                      search: LineSearch | None = None) -> tuple[EnvVersion, ...]:
     found: list[EnvVersion] = []
-    for index, line in enumerate(lines):
-        if "version" not in line.lower() or len(line) > 300:
+    for index in lines_holding(search or lines, ("version",)):
+        line = lines[index]
+        if len(line) > 300:
             continue
         match = _ENV_LINE.match(line)
         if match is None:
@@ -82,9 +85,16 @@ def read_env_versions(lines: Sequence[str]) -> tuple[EnvVersion, ...]:
     return tuple(found)
 
 
-def read_stated_requirements(lines: Sequence[str]) -> tuple[StatedRequirement, ...]:
+# Literals one of which a line with a requirement holds: a 5 MB paste is searched for them
+# once, and the patterns run only on the lines that hold one.
+_REQUIRES_WORDS = ("requir", "need", "要求", "需要")
+
+
+def read_stated_requirements(lines: Sequence[str],
+                             search: LineSearch | None = None) -> tuple[StatedRequirement, ...]:
     found: list[StatedRequirement] = []
-    for index, line in enumerate(lines):
+    for index in lines_holding(search or lines, _REQUIRES_WORDS):
+        line = lines[index]
         if len(line) > 2_000 or not _REQUIRES.search(line) or _TOOL_MESSAGE.search(line):
             continue
         for match in _REQUIREMENT.finditer(line):
