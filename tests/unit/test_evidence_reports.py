@@ -47,8 +47,10 @@ NOT_REACHED = {
         "no error text; 'CentOS 6' alone, and Paddle's glibc requirement is not in envcheck's "
         "tables",
     "paddleocr-2289-driver-cuda90-paddle200-cu101":
-        "no error text (CPU is used silently); the Paddle image's CUDA 10.1 is not a fact "
-        "envcheck reads",
+        "no error text (CPU is used silently); 'cuda10.1的paddle镜像' (image or mirror) says the "
+        "build's CUDA only in words, and '服务器的cuda版本为9.0' may be the driver's or the "
+        "toolkit's: only the driver reading is an error, and a reading alone ranks nothing "
+        "without an error text",
     "rvc-webui-2564-rtx5090-needs-cu128-build":
         "no error text; the bundled torch's build is not named in the report",
     "vllm-1710-docker-tp-crash-shm-size":
@@ -63,8 +65,10 @@ NOT_REACHED = {
     "unsloth-3870-rtx5060-xformers-no-sm120-zh":
         "no error text in the stored report; xFormers' arch list is not in envcheck's tables",
     "vllm-3812-v100-driver-cuda114":
-        "no error text, and 'cuda11.4' alone; which torch build `pip install vllm` brings "
-        "(CUDA 12.1 in April 2024) is not in envcheck's tables",
+        "no error text, 'cuda11.4' alone (only the title says it is the driver's), and no "
+        "release: torch_pins.toml's vllm releases do not agree (0.1.x-0.2.5 require torch>=2.0 "
+        "with no one build, 0.2.1.post1 pins torch 2.0.1, a CUDA 11.7 build), so the release "
+        "pip resolves decides",
 }
 
 
