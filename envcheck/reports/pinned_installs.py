@@ -4,8 +4,8 @@
 exactly (envcheck/knowledge/torch_pins.py, from PyPI's METADATA), and pip takes it from PyPI,
 whose Linux build of 2.5.1 is its CUDA 12.4 one (torch_releases.toml's `pypi_default`). A
 driver read from the same paste that cannot run that CUDA (not even by minor-version
-compatibility) cannot run what the command installs: vLLM's own wheel is built for the CUDA
-of its torch (vLLM's PyPI wheels are Linux x86_64 only, so the platform is Linux).
+compatibility) cannot run what the command installs (vLLM's PyPI wheels are Linux x86_64
+only, so the platform is taken to be Linux unless the paste names another).
 
 The finding is made only when the paste shows what pip resolves: a command naming the release
 (or, for `pip install vllm` with no version, every release in the table needing a CUDA the
@@ -136,10 +136,9 @@ def _finding(install: PinnedInstall, builds: list[tuple[Version, Version]],
         summary=f"{what}: NVIDIA driver {found} cannot run it{need}",
         explanation=f"Each {install.package} release requires one torch release exactly "
                     f"({pin.source.title}, {pin.source.url}); with no other index pip "
-                    "installs it from PyPI, whose Linux wheel of it is that CUDA build, and "
-                    f"{install.package}'s own kernels are built for the same CUDA. The driver "
-                    "is older than that CUDA's minimum, beyond minor-version compatibility, "
-                    "so CUDA fails to start.",
+                    "installs it from PyPI, whose Linux wheel of it is that CUDA build "
+                    "(envcheck's torch_releases.toml). The driver is older than that CUDA's "
+                    "minimum, beyond minor-version compatibility, so CUDA fails to start.",
         fix=f"upgrade the NVIDIA driver to {minimum} or newer, or install a {install.package} "
             "build made for a CUDA this driver runs" if minimum else "upgrade the NVIDIA driver",
         evidence={"package": install.package, "version": str(install.version or ""),
