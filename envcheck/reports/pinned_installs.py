@@ -7,10 +7,15 @@ driver read from the same paste that cannot run that CUDA (not even by minor-ver
 compatibility) cannot run what the command installs (vLLM's PyPI wheels are Linux x86_64
 only, so the platform is taken to be Linux unless the paste names another).
 
-The finding is made only when the paste shows what pip resolves: a command naming the release
+A release that requires a range (vLLM 0.2.2's `torch>=2.1.0`) is judged by every torch
+release of envcheck's table the range allows: the driver must run none of their builds.
+
+The error is made only when the paste shows what pip resolves: a command naming the release
 (or, for `pip install vllm` with no version, every release in the table needing a CUDA the
 driver cannot run), with no other index or wheel source (-i, --extra-index-url, -f) and no
-torch of its own, and no torch already read from the paste.
+torch of its own, and no torch already read from the paste. With no version and releases
+that disagree, a warning names the newest release whose torch the driver runs, when every
+later one needs a newer driver: pip takes the newest it finds, which the paste does not say.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from packaging.version import Version
 
@@ -28,7 +34,7 @@ from envcheck.knowledge.cuda_tables import (
     minor_compat_floor,
 )
 from envcheck.knowledge.torch_pins import TorchPin, pin_for, pinned_packages, pins_of
-from envcheck.knowledge.torch_tables import find_release, parse_variant_name
+from envcheck.knowledge.torch_tables import parse_variant_name, torch_releases
 from envcheck.reports.install_logs import read_pip_command
 from envcheck.reports.line_search import LineSearch, lines_holding
 from envcheck.reports.package_lists import normalize_name
@@ -77,7 +83,8 @@ def read_pinned_installs(lines: Sequence[str],
 
 def pinned_torch_findings(installs: Sequence[PinnedInstall],
                           snapshot: Snapshot) -> list[Finding]:
-    """An error when the driver read cannot run the CUDA of the torch an install brings."""
+    """An error when the driver read cannot run the CUDA of the torch an install brings; for
+    an install with no release, a warning when only the newer releases' torch is beyond it."""
     torch, driver = snapshot.torch, snapshot.driver
     os_name = (snapshot.system.os or "").lower()
     if (torch.status == "ok" and torch.version is not None) or driver.status != "ok" or (
@@ -85,23 +92,38 @@ def pinned_torch_findings(installs: Sequence[PinnedInstall],
             "windows" in os_name or "macos" in os_name):
         return []
     for install in reversed(installs):
-        pins = ((pin_for(install.package, install.version),) if install.version is not None
-                else pins_of(install.package))
-        builds = [_pypi_build(pin) for pin in pins]
-        if not builds or any(build is None or not _cannot_run(snapshot, build[1])
-                             for build in builds):
-            continue
-        known = [build for build in builds if build is not None]
-        return [_finding(install, known, snapshot)]
+        if install.version is not None:
+            pin = pin_for(install.package, install.version)
+            pins: tuple[TorchPin, ...] = (pin,) if pin is not None else ()
+        else:
+            pins = pins_of(install.package)
+        verdicts = [_verdict(pin, snapshot) for pin in pins]
+        if pins and all(verdict == "no" for verdict in verdicts):
+            return [_finding(install, pins, snapshot)]
+        if install.version is None and (split := _newest_runnable(install, pins, verdicts,
+                                                                  snapshot)):
+            return [split]
     return []
 
 
-def _pypi_build(pin: TorchPin | None) -> tuple[Version, Version] | None:
-    """(torch release, its PyPI Linux build's CUDA) of an exact pin envcheck's table knows."""
-    exact = pin.exact if pin is not None else None
-    release = find_release(exact) if exact is not None else None
-    cuda = parse_variant_name(release.pypi_default) if release is not None else None
-    return (release.version, cuda) if release is not None and cuda is not None else None
+Verdict = Literal["yes", "no"] | None
+
+
+def _pypi_builds(pin: TorchPin) -> list[tuple[Version, Version | None]]:
+    """(torch release, its PyPI Linux build's CUDA) of every release in envcheck's torch table
+    the pin allows; none for a release that names no torch."""
+    if not str(pin.torch):
+        return []
+    return [(release.version, parse_variant_name(release.pypi_default))
+            for release in torch_releases() if pin.torch.contains(release.version)]
+
+
+def _verdict(pin: TorchPin, snapshot: Snapshot) -> Verdict:
+    """"no": the driver runs none of the torch builds the pin allows; "yes": all of them;
+    None: some, or the table knows none of them."""
+    runs = {cuda is not None and not _cannot_run(snapshot, cuda)
+            for _, cuda in _pypi_builds(pin)}
+    return None if len(runs) != 1 else ("yes" if runs.pop() else "no")
 
 
 def _cannot_run(snapshot: Snapshot, cuda: Version) -> bool:
@@ -112,37 +134,83 @@ def _cannot_run(snapshot: Snapshot, cuda: Version) -> bool:
     return api is not None and api.major < cuda.major
 
 
-def _finding(install: PinnedInstall, builds: list[tuple[Version, Version]],
-             snapshot: Snapshot) -> Finding:
+def _oldest_cuda(pins: Sequence[TorchPin]) -> Version:
+    return min(cuda for pin in pins for _, cuda in _pypi_builds(pin) if cuda is not None)
+
+
+def _driver_found(snapshot: Snapshot) -> str:
     driver = snapshot.driver
-    found = (str(driver.version) if driver.version
-             else f"supporting CUDA up to {driver.cuda_driver_api}")
-    oldest = min(builds, key=lambda build: build[1])[1]
+    return (str(driver.version) if driver.version
+            else f"supporting CUDA up to {driver.cuda_driver_api}")
+
+
+def _finding(install: PinnedInstall, pins: Sequence[TorchPin], snapshot: Snapshot) -> Finding:
+    oldest = _oldest_cuda(pins)
     # The oldest driver that runs it: its major's minor-version compatibility floor.
     minimum = minor_compat_floor(oldest.major) or min_driver_for_cuda(oldest)
     if install.version is not None:
-        torch_version, cuda = builds[0]
+        pin = pins[0]
+        torch = f"torch {pin.exact}" if pin.exact else f"torch{pin.torch}"
         what = (f"`pip install {install.package}=={install.version}` (line {install.line}) "
-                f"installs torch {torch_version}, whose PyPI build is CUDA {cuda}")
+                f"installs {torch}, whose PyPI "
+                + (f"build is CUDA {oldest}" if pin.exact
+                   else f"builds are CUDA {oldest} or newer"))
     else:
-        cudas = sorted({str(cuda) for _, cuda in builds}, key=Version)
         what = (f"`pip install {install.package}` (line {install.line}) installs torch built "
-                f"with CUDA {' to '.join(dict.fromkeys((cudas[0], cudas[-1])))}, whichever "
-                f"release of {install.package} it resolves")
-    pin = pins_of(install.package)[0]
+                f"with CUDA {oldest} or newer, whichever release of {install.package} it "
+                "resolves")
+    source = pins[0].source
     need = f" (CUDA {oldest.major}.x needs ≥ {minimum})" if minimum else ""
+    found = _driver_found(snapshot)
     return Finding(
         id="driver-too-old-for-pinned-torch", category="driver_too_old", severity="error",
         summary=f"{what}: NVIDIA driver {found} cannot run it{need}",
-        explanation=f"Each {install.package} release requires one torch release exactly "
-                    f"({pin.source.title}, {pin.source.url}); with no other index pip "
-                    "installs it from PyPI, whose Linux wheel of it is that CUDA build "
-                    "(envcheck's torch_releases.toml). The driver is older than that CUDA's "
-                    "minimum, beyond minor-version compatibility, so CUDA fails to start.",
-        fix=f"upgrade the NVIDIA driver to {minimum} or newer, or install a {install.package} "
-            "build made for a CUDA this driver runs" if minimum else "upgrade the NVIDIA driver",
+        explanation=f"Each {install.package} release requires its torch ({source.title}, "
+                    f"{source.url}); with no other index pip installs it from PyPI, whose "
+                    "Linux wheel of each such torch release is a CUDA build this driver is "
+                    "too old for (envcheck's torch_releases.toml), beyond minor-version "
+                    "compatibility, so CUDA fails to start.",
+        fix=(f"upgrade the NVIDIA driver to {minimum} or newer, or install a "
+             f"{install.package} build made for a CUDA this driver runs") if minimum
+            else "upgrade the NVIDIA driver",
         evidence={"package": install.package, "version": str(install.version or ""),
-                  "line": str(install.line), "torch": str(builds[0][0]),
-                  "torch_cuda": str(builds[0][1]), "driver": found,
-                  "source": pin.source.url},
+                  "line": str(install.line), "torch": str(pins[0].torch),
+                  "torch_cuda": str(oldest), "driver": found, "source": source.url},
+        rule="report-pinned-torch")
+
+
+def _newest_runnable(install: PinnedInstall, pins: Sequence[TorchPin],
+                     verdicts: Sequence[Verdict], snapshot: Snapshot) -> Finding | None:
+    """`pip install vllm` with no release, where the releases disagree: pip installs the
+    newest release it finds, so the paste does not say which. A warning when the driver runs
+    the torch of an older release and of none after it."""
+    rows = list(zip(pins, verdicts, strict=True))
+    runnable = [pin.version for pin, verdict in rows if verdict == "yes"]
+    if not runnable:
+        return None
+    newest_ok = max(runnable)
+    after = [pin for pin, verdict in rows if pin.version > newest_ok]
+    if not after or any(verdict != "no" for pin, verdict in rows if pin.version > newest_ok):
+        return None
+    oldest = _oldest_cuda(after)
+    floor = minor_compat_floor(oldest.major)
+    found = _driver_found(snapshot)
+    return Finding(
+        id="driver-too-old-for-newer-pinned-torch", category="driver_too_old",
+        severity="warning",
+        summary=f"`pip install {install.package}` (line {install.line}) names no release: "
+                f"NVIDIA driver {found} cannot run the torch of {install.package} "
+                f"{after[0].version} to {after[-1].version} (CUDA {oldest} and newer builds); "
+                f"{newest_ok} is the newest release whose torch it runs",
+        explanation=f"Each {install.package} release requires its torch ({after[0].source.url}"
+                    "), and pip installs the newest release it finds: which one the paste "
+                    "does not say. From "
+                    f"{after[0].version} on, that torch's PyPI build needs a driver "
+                    f"{'≥ ' + str(floor) if floor else 'newer than this one'}.",
+        fix="upgrade the NVIDIA driver" + (f" to {floor} or newer" if floor else "")
+            + f" (or pin {install.package}=={newest_ok}, the newest release whose torch this "
+              "driver runs)",
+        evidence={"package": install.package, "line": str(install.line),
+                  "newest_runnable": str(newest_ok), "first_unrunnable": str(after[0].version),
+                  "driver": found},
         rule="report-pinned-torch")

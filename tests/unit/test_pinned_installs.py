@@ -73,12 +73,24 @@ def test_another_index_or_a_build_of_its_own_is_not_judged() -> None:
 
 
 def test_without_a_release_every_release_must_agree() -> None:
-    # https://github.com/vllm-project/vllm/issues/3812: "pip install vllm" (no version); the
-    # early releases' "torch>=2.0.0" names no one build, so no release decides it.
+    # https://github.com/vllm-project/vllm/issues/3812: "pip install vllm" (no version). The
+    # releases do not agree for driver 510 (0.2.1.post1 pins torch 2.0.1, a CUDA 11.7 build
+    # it runs): no error, a warning that every release after it needs a newer driver.
     text = VLLM_14608.replace("vllm==0.7.3", "vllm")
     installs = read_pinned_installs(text.splitlines())
     assert [(i.package, i.version) for i in installs] == [("vllm", None)]
-    assert _findings(text) == []
+    assert _findings(text) == ["driver-too-old-for-newer-pinned-torch warning"]
+    report = snapshot_from_report(text, taken_at="2026-01-01T00:00:00Z", envcheck_version="t")
+    warning = pinned_torch_findings(report.pinned_installs, report.snapshot)[0]
+    assert warning.evidence["newest_runnable"] == "0.2.1.post1"
+    assert warning.evidence["first_unrunnable"] == "0.2.2"  # torch>=2.1.0: CUDA 12 builds
+
+
+def test_a_driver_older_than_every_release_is_an_error_without_a_release() -> None:
+    # synthetic: every torch a vllm release allows (torch>=2.0.0 and up) is a CUDA 11.7 or
+    # newer build, run by minor-version compatibility from 450.80.02 on: not by driver 440
+    text = VLLM_14608.replace("vllm==0.7.3", "vllm").replace("510.108.03", "440.33.01")
+    assert _findings(text) == ["driver-too-old-for-pinned-torch error"]
 
 
 def test_a_torch_read_from_the_paste_is_judged_by_the_torch_rules() -> None:
