@@ -41,7 +41,8 @@ _FAILED = re.compile(
     re.IGNORECASE)
 _WORKED = re.compile(
     r"\b(?:works?|worked|(?:is|are|now|it's|its)\s+working|run(?:s|ning)?\s+(?:normally|fine|"
-    r"well|ok)|(?:is|are|now)\s+(?:training|learning|converging)\s+(?:normally|fine|well)|did\s+the\s+trick|(?:did|as|is)\s+(?:a\s+)?workaround|fixe[sd]|"
+    r"well|ok)|did\s+the\s+trick|(?:did|as|is)\s+(?:a\s+)?workaround|fixe[sd]|"
+    r"(?:is|are|now)\s+(?:training|learning|converging)\s+(?:normally|fine|well)|"
     r"(?:a|the|another|one)\s+fix\s+(?:is|was)|solved|solves|(?:the|a)\s+solution\s+(?:is|was)|"
     r"is\s+(?:a|the)\s+solution|resolved|resolves|helps|helped|disappear(?:s|ed)?|"
     r"went\s+away|goes\s+away|succeed(?:s|ed)|no\s+longer\s+(?:hangs?|fails?|crash(?:es)?))\b",
