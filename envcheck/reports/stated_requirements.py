@@ -32,8 +32,10 @@ from envcheck.versions import version_or_none
 _ENV_LINE = re.compile(
     r"^\s*[-*]\s*`?(?P<name>[A-Za-z][A-Za-z0-9_.-]{0,40})`?\s+version\s*:\s*"
     r"(?P<version>\d[A-Za-z0-9.+-]{0,40})\s*(?:\(|$)", re.IGNORECASE)
+# Names in those lists that are no Python distribution (the system's parts, read elsewhere).
 _NOT_PACKAGES = frozenset({"python", "pytorch", "torch", "cuda", "cudnn", "os", "nvidia",
-                           "driver", "platform", "gpu"})
+                           "driver", "platform", "gpu", "kernel", "gcc", "clang", "cmake",
+                           "glibc", "nccl", "rocm", "hip", "nvcc", "bios", "firmware"})
 _OPERATOR = r"(?:>=|==|<=|~=|!=|>|<)\s*\d[0-9a-z.*+]*"
 # The name right before the specifier ("transformers版本>=4.47.1", "peft >= 0.12.0"), the
 # specifier possibly a range ("accelerate>=0.34.0,<=1.0.1").
