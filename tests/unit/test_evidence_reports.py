@@ -24,9 +24,6 @@ NOT_REACHED = {
     "paddle-31637-winserver2012-paddle185-post107-driver-old":
         "the driver version and the error are only in screenshots; the text names a Paddle "
         "wheel (post107: CUDA 10.0, framework_builds.toml) but no driver to hold it against",
-    "llamafactory-9458-qwen3vl-template-transformers-4550":
-        "'Template qwen3_vl does not exist' names no package; that transformers 4.55 predates "
-        "Qwen3-VL is knowledge about one model, not in envcheck's tables",
     "paddle-6132-cudnn7-test-fail-ld-library-path":
         "a failing unit test with no loader or version message; the other cuDNN on "
         "LD_LIBRARY_PATH was found by the maintainers, not shown in the report",
