@@ -190,6 +190,8 @@ def test_a_cudnn_replaced_by_another_version_that_worked_is_the_cudnn() -> None:
     # synthetic: named without an outcome, or as a suggestion
     ("I am upgrading cuDNN to 8.9.7 now", []),
     ("could you try updating cudnn to 8.9?", []),
+    # synthetic: a change to something that is no version
+    ("switched it to 2 GPUs and the cudnn error is gone, works now", []),
 ])
 def test_a_cudnn_change_counts_only_as_a_cudnn_change_that_worked(
         text: str, expected: list[str]) -> None:
