@@ -79,6 +79,7 @@ from envcheck.reports.line_merge import (
     merge_torch,
     torch_came_from_pip,
 )
+from envcheck.reports.line_search import LineSearch
 from envcheck.reports.nvidia_smi_table import (
     TRUNCATED,
     SmiTable,
@@ -94,6 +95,7 @@ from envcheck.reports.package_lists import (
     parse_pip_list,
     parse_requirement_line,
 )
+from envcheck.reports.pinned_installs import PinnedInstall, read_pinned_installs
 from envcheck.reports.readings import ReadingGroup, other_readings
 from envcheck.reports.remedies import RemedyTrial, read_remedies
 from envcheck.reports.run_settings import BudgetSetting, read_memory_budgets
@@ -103,6 +105,12 @@ from envcheck.reports.segments import (
     SegmentKind,
     clean_lines,
     split_lines,
+)
+from envcheck.reports.stated_requirements import (
+    EnvVersion,
+    StatedRequirement,
+    read_env_versions,
+    read_stated_requirements,
 )
 from envcheck.reports.tool_versions import stated_tools
 from envcheck.snapshot import (
@@ -203,6 +211,12 @@ class ReportSnapshot:
     """Changes the reporter tried, and whether they worked (envcheck.reports.remedies)."""
     memory_budgets: tuple[BudgetSetting, ...] = ()
     """vLLM's gpu_memory_utilization values the paste sets (envcheck.reports.run_settings)."""
+    pinned_installs: tuple[PinnedInstall, ...] = ()
+    """Installs of packages that pin torch (envcheck.reports.pinned_installs)."""
+    stated_requirements: tuple[StatedRequirement, ...] = ()
+    env_versions: tuple[EnvVersion, ...] = ()
+    """Requirements the text states and the versions `env` commands print (envcheck.reports.
+    stated_requirements)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,6 +254,7 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
     snapshot, from_table = _with_table_capabilities(snapshot)
     items = tuple((kind, line, found) for kind, line, found in facts.numbered_lines)
     glibc = [found.glibc_missing for _, _, found in items if found.glibc_missing]
+    search = LineSearch(lines)
     return ReportSnapshot(
         snapshot=snapshot,
         recognised=tuple(dict.fromkeys(facts.recognised)),
@@ -254,6 +269,9 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
         library_facts=read_library_facts(text),
         remedies=trials,
         memory_budgets=read_memory_budgets(lines),
+        pinned_installs=read_pinned_installs(lines, search),
+        stated_requirements=read_stated_requirements(lines, search),
+        env_versions=read_env_versions(lines, search),
     )
 
 

@@ -42,6 +42,7 @@ _FAILED = re.compile(
 _WORKED = re.compile(
     r"\b(?:works?|worked|(?:is|are|now|it's|its)\s+working|run(?:s|ning)?\s+(?:normally|fine|"
     r"well|ok)|did\s+the\s+trick|(?:did|as|is)\s+(?:a\s+)?workaround|fixe[sd]|"
+    r"(?:is|are|now)\s+(?:training|learning|converging)\s+(?:normally|fine|well)|"
     r"(?:a|the|another|one)\s+fix\s+(?:is|was)|solved|solves|(?:the|a)\s+solution\s+(?:is|was)|"
     r"is\s+(?:a|the)\s+solution|resolved|resolves|helps|helped|disappear(?:s|ed)?|"
     r"went\s+away|goes\s+away|succeed(?:s|ed)|no\s+longer\s+(?:hangs?|fails?|crash(?:es)?))\b",
@@ -74,6 +75,13 @@ _CHANGE = re.compile(
     r"increased|lowering|lowered|reducing|reduced|passing|using|switching|switched|"
     r"reload(?:ing|ed)?|restart(?:ing|ed)?)|with(?:out)?\s+it|needs?|needed|so\s+far)\b",
     re.IGNORECASE)
+
+
+# A sentence that ends by introducing what follows ("the issue was resolved by using the
+# command", "the fix was:"): its outcome is the next line's.
+_INTRODUCES = re.compile(r"(?::|\bby(?:\s+(?:using|running|installing))?(?:\s+the)?"
+                         r"(?:\s+command)?|\busing(?:\s+the)?(?:\s+command)?)\s*$",
+                         re.IGNORECASE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,10 +150,12 @@ def _outcome(lines: Sequence[str], index: int, remedy: Remedy) -> Outcome | None
     own = _said(lines[index])
     if own is not None or _SUGGESTION.search(lines[index]):
         return own
-    following = _nearest(lines, index, 1)
-    if following is not None and _contrast(lines[index], following, remedy):
+    before, after = _nearest(lines, index, -1), _nearest(lines, index, 1)
+    if after is not None and _contrast(lines[index], after, remedy):
         return "worked"
-    for neighbour in (_nearest(lines, index, -1), following):
+    if after is not None and _INTRODUCES.search(after):
+        after = None  # "... was resolved by using the command" speaks of the line after it
+    for neighbour in (before, after):
         if neighbour is not None and _SOLUTION.search(neighbour) and not (
                 _FAILED.search(neighbour) or _SUGGESTION.search(neighbour)):
             return "worked"

@@ -33,12 +33,15 @@ from envcheck.lockfile_model import Lockfile
 from envcheck.plan import PlannedBuild, apply_plan
 from envcheck.project import ProjectError, load_project
 from envcheck.reports.build import ReadFact, ReportSnapshot, snapshot_from_report
+from envcheck.reports.pinned_installs import pinned_torch_findings
 from envcheck.reports.prose_facts import shows_cuda_build
 from envcheck.reports.remedies import remedy_findings
 from envcheck.reports.run_settings import budget_findings
 from envcheck.reports.segments import unquoted
+from envcheck.reports.stated_requirements import stated_requirement_findings
 from envcheck.rules import run_rules
 from envcheck.rules.context import Thresholds
+from envcheck.rules.framework_driver_rules import framework_driver_findings
 from envcheck.rules.framework_rules import shadowed_gpu_build_findings
 from envcheck.rules.library_rules import library_findings
 from envcheck.services.lock import LOCK_DIR
@@ -154,6 +157,11 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
             pointed = frozenset({"other"})  # a bug in the code that ran, not the environment
         decided += remedy_findings(report.remedies, pointed or None)
         decided += budget_findings(report.memory_budgets)
+        decided += pinned_torch_findings(report.pinned_installs, snapshot)
+        decided += stated_requirement_findings(report.stated_requirements,
+                                               report.env_versions, snapshot)
+        decided += [f for f in framework_driver_findings(report.library_facts, snapshot)
+                    if f.id not in known]
     if request.error_text:
         decided += pip_resolution_findings(request.error_text, snapshot)
         decided += shadowed_gpu_build_findings(request.error_text, snapshot)

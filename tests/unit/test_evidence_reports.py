@@ -24,27 +24,18 @@ NOT_REACHED = {
     "paddle-31637-winserver2012-paddle185-post107-driver-old":
         "the driver version and the error are only in screenshots; the text names a Paddle "
         "wheel (post107: CUDA 10.0, framework_builds.toml) but no driver to hold it against",
-    "llamafactory-9458-qwen3vl-template-transformers-4550":
-        "'Template qwen3_vl does not exist' names no package; that transformers 4.55 predates "
-        "Qwen3-VL is knowledge about one model, not in envcheck's tables",
     "paddle-6132-cudnn7-test-fail-ld-library-path":
         "a failing unit test with no loader or version message; the other cuDNN on "
         "LD_LIBRARY_PATH was found by the maintainers, not shown in the report",
     "triton-2110-h100-libcuda-not-in-ldcache":
         "triton's 'lidcuda.so not found' (sic) is not a known message; the stale loader cache "
         "shows only as empty `ldconfig -p` output",
-    "vllm-14608-driver510-cuda116-vllm073-cu12":
-        "no error text; that vllm 0.7.3 from PyPI pulls a CUDA 12 torch is vllm's dependency "
-        "metadata, not in envcheck's tables",
     "aicuai-startguidesdxl-6-colab-cpu-runtime-no-driver":
         "'Found no NVIDIA driver' in a Colab notebook ranks a missing driver first; that the "
         "runtime's accelerator was set to CPU (no GPU attached) is not in the text",
     "chatglm6b-447-pyopenssl-outdated-after-update":
         "the error is only in a screenshot; the text names neither pyOpenSSL nor any environment "
         "fact",
-    "flashattn-853-cxx11abi-true-wheel-vs-pip-torch":
-        "no error text; the C++ ABI of the wheel (cxx11abiTRUE) against torch's is not a fact "
-        "envcheck reads",
     "llamafactory-4732-flash-attn-undefined-symbol-cow-deleter":
         "a flash_attn undefined-symbol message, labelled broken_requirements here while the "
         "corpus labels the same message torchvision_mismatch (a companion built for another "
@@ -53,16 +44,14 @@ NOT_REACHED = {
         "no error text; 'CentOS 6' alone, and Paddle's glibc requirement is not in envcheck's "
         "tables",
     "paddleocr-2289-driver-cuda90-paddle200-cu101":
-        "no error text (CPU is used silently); the Paddle image's CUDA 10.1 is not a fact "
-        "envcheck reads",
-    "pytorch-20844-conda-torch110-links-system-cudnn7003":
-        "no error text; which cuDNN the process linked is shown only as a path in the thread",
+        "no error text (CPU is used silently); 'cuda10.1的paddle镜像' (image or mirror) says the "
+        "build's CUDA only in words, and '服务器的cuda版本为9.0' may be the driver's or the "
+        "toolkit's: only the driver reading is an error, and a reading alone ranks nothing "
+        "without an error text",
     "rvc-webui-2564-rtx5090-needs-cu128-build":
         "no error text; the bundled torch's build is not named in the report",
     "vllm-1710-docker-tp-crash-shm-size":
         "the stored report is truncated to its title; the ncclShmOpen error is not in the text",
-    "llamafactory-6661-internlm3-needs-transformers-4471-vs-pin-4461":
-        "no error text; which transformers InternLM3 needs is knowledge about one model",
     "onnxruntime-18916-colab-cuda122-ort116-built-for-cuda11":
         "no error text, and the paste names no ONNX Runtime version: which build (CUDA 11 or "
         "12, framework_builds.toml) was installed is only in the sibling threads",
@@ -73,8 +62,10 @@ NOT_REACHED = {
     "unsloth-3870-rtx5060-xformers-no-sm120-zh":
         "no error text in the stored report; xFormers' arch list is not in envcheck's tables",
     "vllm-3812-v100-driver-cuda114":
-        "no error text, and 'cuda11.4' alone; which torch build `pip install vllm` brings "
-        "(CUDA 12.1 in April 2024) is not in envcheck's tables",
+        "no error text, 'cuda11.4' alone (only the title says it is the driver's), and no "
+        "release: torch_pins.toml's vllm releases do not agree (0.1.x-0.2.5 require torch>=2.0 "
+        "with no one build, 0.2.1.post1 pins torch 2.0.1, a CUDA 11.7 build), so the release "
+        "pip resolves decides",
 }
 
 

@@ -26,6 +26,7 @@ TABLES = {
     "nvcc_targets.toml": [("nvcc", "cuda")],
     "cudnn.toml": [("cudnn", "cudnn")],
     "companion_pairs.toml": [("pair", "torch")],
+    "torch_pins.toml": [("pin", "version")],
 }
 
 

@@ -190,3 +190,52 @@ def test_an_earlier_fix_is_a_note_when_the_error_judged_is_the_code_s() -> None:
     decided = run_doctor(DoctorRequest(snapshot=report.snapshot, error_text=bus,
                                        missing=report.missing, report=report))
     assert [f.severity for f in decided.findings if f.id.startswith("remedy-")] == ["error"]
+
+
+# https://github.com/Dao-AILab/flash-attention/issues/853 (nspyf's comment)
+FLASH_ATTN_853 = (
+    "I encountered a similar error while attempting to install the package using the command \n"
+    "`pip install flash_attn-2.5.5+cu118torch2.2cxx11abiTRUE-cp38-cp38-linux_x86_64.whl`\n"
+    "However, the issue was resolved by using the command \n"
+    "`pip install flash_attn-2.5.5+cu118torch2.2cxx11abiFALSE-cp38-cp38-linux_x86_64.whl`\n"
+    "PyTorch version 2.2.0")
+
+
+def test_the_other_cxx11_abi_wheel_that_worked_is_the_companions_build() -> None:
+    trials = _trials(FLASH_ATTN_853)
+    # the sentence that ends "resolved by using the command" speaks of the line after it
+    assert [(t.remedy.id, t.line, t.outcome) for t in trials] == [
+        ("extension-wheel-other-cxx11-abi", 2, None),
+        ("extension-wheel-other-cxx11-abi", 4, "worked")]
+    findings = remedy_findings(trials)
+    assert [(f.category, f.evidence["line"]) for f in findings] == [("torchvision_mismatch", "4")]
+
+
+def test_one_cxx11_abi_wheel_alone_is_no_experiment() -> None:
+    # synthetic: the install of one variant that worked says nothing about the other
+    text = ("`pip install flash_attn-2.5.5+cu118torch2.2cxx11abiFALSE-cp38-cp38-linux_x86_64.whl`"
+            " works")
+    assert _trials(text) == ()
+
+
+def test_a_cudnn_replaced_by_another_version_that_worked_is_the_cudnn() -> None:
+    # https://github.com/pytorch/pytorch/issues/20844 (one line of the report, shortened)
+    text = ("GPU code was running but failing to learn; `torch.backends.cudnn.version()` "
+            "returned `7501`, but I had `7003` in my `/usr/local/cuda/` (and cuda 9.0 "
+            "installed).  Since upgrading that to `7501`, GPU code is learning fine.  :)")
+    assert _worked(text) == ["cudnn-version-changed"]
+    assert [f.category for f in remedy_findings(_trials(text))] == ["cudnn_mismatch"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # synthetic: a change of another package on a line about cuDNN is not a cuDNN change
+    ("upgrading torch to 2.1 fixed the cudnn error", []),
+    # synthetic: named without an outcome, or as a suggestion
+    ("I am upgrading cuDNN to 8.9.7 now", []),
+    ("could you try updating cudnn to 8.9?", []),
+    # synthetic: a change to something that is no version
+    ("switched it to 2 GPUs and the cudnn error is gone, works now", []),
+])
+def test_a_cudnn_change_counts_only_as_a_cudnn_change_that_worked(
+        text: str, expected: list[str]) -> None:
+    assert _worked(text) == expected
