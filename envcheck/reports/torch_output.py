@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import fields, replace
 
 from packaging.version import InvalidVersion, Version
 
@@ -111,6 +112,8 @@ def read_torch_repl(lines: Sequence[str], index: int) -> tuple[int, LineFacts] |
     """`torch.__version__`, `torch.version.cuda` and `torch.cuda.is_available()` with the
     value torch returned."""
     line = lines[index]
+    if "print(" in line and (printed := _printed(lines, index)) is not None:
+        return printed
     for key in _EXPRESSIONS:
         if match := _SAME_LINE[key].search(line):
             facts = _value_facts(key, match.group("value"))
@@ -123,6 +126,39 @@ def read_torch_repl(lines: Sequence[str], index: int) -> tuple[int, LineFacts] |
             facts = _value_facts(key, output.group("value")) if output else None
             return (following - index + 1, facts) if facts else None
     return None
+
+
+# `python -c "import torch; print(torch.__version__, torch.version.cuda)"` and, on the next
+# line, what it printed: print() separates its arguments with a space, so the n-th word is
+# the n-th argument's value.
+_PRINT = re.compile(r"print\((?P<args>(?:[^()]|\(\))*)\)")
+
+
+def _printed(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
+    match = _PRINT.search(lines[index])
+    if match is None:
+        return None
+    arguments = [argument.strip() for argument in match.group("args").split(",")]
+    keys = [next((key for key, expression in _EXPRESSIONS.items()
+                  if re.fullmatch(expression, argument)), None) for argument in arguments]
+    if not any(keys):
+        return None
+    following = _next_nonblank(lines, index)
+    if following is None:
+        return None
+    words = lines[following].split()
+    if len(words) != len(arguments):
+        return None
+    found = [_value_facts(key, word) for key, word in zip(keys, words, strict=True) if key]
+    if any(facts is None for facts in found):
+        return None
+    merged, empty = LineFacts(), LineFacts()
+    for facts in found:
+        assert facts is not None
+        merged = replace(merged, **{field.name: getattr(facts, field.name)
+                                    for field in fields(facts)
+                                    if getattr(facts, field.name) != getattr(empty, field.name)})
+    return following - index + 1, merged
 
 
 def _arch_warning(lines: Sequence[str], index: int,

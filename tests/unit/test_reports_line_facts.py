@@ -102,6 +102,23 @@ def test_repl_and_build_log_values() -> None:
     assert read(read_torch_repl, "assert torch.__version__ == '2.1'") is None  # synthetic
 
 
+def test_what_a_python_c_print_printed() -> None:
+    # The one-liner maintainers ask for; print() puts a space between its arguments.
+    one = facts(read_torch_repl, '$ python -c "import torch; print(torch.__version__)"',
+                "2.3.1+cu121")
+    assert one.torch_version == Version("2.3.1+cu121")
+    three = facts(read_torch_repl, 'python -c "import torch; print(torch.__version__, '
+                  'torch.version.cuda, torch.cuda.is_available())"', "2.3.1+cu121 12.1 False")
+    assert three.torch_version == Version("2.3.1+cu121")
+    assert three.torch_cuda == Version("12.1")
+    assert three.cuda_available is False
+    # Not what the command printed: another number of words, or code after the print.
+    assert read(read_torch_repl, 'python -c "import torch; print(torch.__version__)"',
+                "model = Net()") is None
+    assert read(read_torch_repl, "print(torch.__version__, torch.version.cuda)",
+                "2.3.1+cu121") is None
+
+
 # --- shell output ---------------------------------------------------------------------------------
 
 def test_python_banner() -> None:
