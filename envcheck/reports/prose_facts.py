@@ -83,7 +83,8 @@ _GPU_CANDIDATE = re.compile(
     r"(?:(?:RTX|GTX|GT|MX)\s?(?:A|PRO\s)?\d{3,4}M?|[AHLVTPKB]\d{1,4}[GSMc]?|RTX\s?A\d{4}|"
     r"RTX\s?PRO\s?\d{4}|\d{4})"
     r"(?:\s?(?:Ti|SUPER|Laptop(?:\sGPU)?|Mobile|D|\d{2}GB|SXM\d?|PCIe))*)"
-    r"(?:\s?[x\u00d7*]\s?(?P<count_after>\d{1,2}))?(?![\w.])",
+    # A sentence's full stop may follow ("GPU: RTX 2080 Ti."), a version's dot may not.
+    r"(?:\s?[x\u00d7*]\s?(?P<count_after>\d{1,2}))?(?!\w|\.\w)",
     re.IGNORECASE,  # "gtx 950M", "a100", "rtx3090" as people type them
 )
 _BARE_NUMBER = re.compile(r"^\d{4}$")

@@ -117,6 +117,14 @@ def test_bare_gpu_names_and_counts() -> None:
     assert [g.name for g in prose("a RTX 3060 card").gpus] == ["NVIDIA GeForce RTX 3060"]
 
 
+def test_a_gpu_at_the_end_of_a_sentence() -> None:
+    # The full stop after the name: "RTX 2080 Ti." was read as an RTX 2080 (8 GiB, not 11)
+    # and "GPU RTX 3090." as no GPU at all.
+    assert [g.name for g in prose("GPU: RTX 2080 Ti.").gpus] == ["NVIDIA GeForce RTX 2080 Ti"]
+    assert [g.name for g in prose("GPU RTX 3090.").gpus] == ["NVIDIA GeForce RTX 3090"]
+    assert prose("We have 2x RTX A6000.").gpu_count == 2
+
+
 def test_numbers_that_are_not_facts() -> None:
     assert read_prose_versions(["torch==1.0.0"], 0) is None  # a requirement, read elsewhere
     assert read_prose_versions(["torch has 3 issues open"], 0) is None
