@@ -316,7 +316,8 @@ def _versions(line: str) -> LineFacts | None:
         elif name in _PACKAGES:
             if _version(number) is not None and "." in number:
                 listed.append(Package(name=name.replace("_", "-"),
-                                      version=number + (f"+{label}" if label else "")))
+                                      version=number + (f"+{label.lstrip('+')}" if label
+                                                        else "")))
         elif name in ("torch", "pytorch"):
             version = _torch(number, label)
             if version is not None and version.local:

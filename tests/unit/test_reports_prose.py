@@ -565,3 +565,9 @@ def test_a_docker_run_continued_past_the_read_window_is_read_whole_each_time() -
     runs = [segment.facts.docker_run for segment in find_line_facts(lines)
             if segment.facts is not None and segment.facts.docker_run is not None]
     assert [run.shm_size for run in runs] == ["8g", "1g"]
+
+
+def test_a_companion_s_build_label_is_kept_once() -> None:
+    # "torchaudio 2.3.0+cu121" (a `pip list | grep torch` row) was read as "2.3.0++cu121".
+    listed = prose("torchaudio                       2.3.0+cu121").listed
+    assert [(p.name, p.version) for p in listed] == [("torchaudio", "2.3.0+cu121")]
