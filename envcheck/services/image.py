@@ -250,12 +250,14 @@ def _resolve_uncited_default(target: Target, options: ImageOptions,
     try:
         digest = registry.registry_digest(default.tagged)
     except EnvcheckError as e:
-        raise UsageError(
+        failure = EnvcheckError(
             f"target {target.name}: envcheck has no cited digest for {default.tagged}, and "
             f"the registry could not be asked for one: {e.message}",
             hint=f"on a machine that reaches the registry, `envcheck image pin-base "
             f"{target.name}`; or pass --base NAME:TAG@sha256:... (--allow-unpinned builds "
-            "from the tag alone)") from e
+            "from the tag alone)")
+        failure.exit_code = e.exit_code  # outside envcheck: the engine's or registry's (4)
+        raise failure from e
     return f"{default.tagged}@{digest}"
 
 

@@ -69,7 +69,7 @@ def test_a_variant_without_a_cited_digest_and_no_registry_asks_to_pin(
     before = (project / "pyproject.toml").read_text()
     result = envcheck_cli("dockerfile", "train", cwd=project,
                           env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == 4, result.stderr
     assert f"no cited digest for {unpinned.tagged}" in result.stderr
     assert "no Docker engine answers" in result.stderr
     assert "envcheck image pin-base train" in result.stderr

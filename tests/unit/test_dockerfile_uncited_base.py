@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from envcheck.errors import EngineUnavailableError, UsageError
+from envcheck.errors import EngineUnavailableError, EnvcheckError, ExitCode
 from envcheck.knowledge.base_images import base_image_for_variant
 from envcheck.lockfile import inputs_sha256, render_lockfile
 from envcheck.lockfile_model import LockedPackage, Lockfile, LockHeader
@@ -98,8 +98,9 @@ def test_a_recorded_nvidia_cuda_base_gets_the_distribution_s_python(tmp_path: Pa
 
 def test_with_no_registry_to_ask_nothing_is_written(tmp_path: Path) -> None:
     _project_with_a_fresh_lock(tmp_path)
-    with pytest.raises(UsageError, match="no cited digest") as raised:
+    with pytest.raises(EnvcheckError, match="no cited digest") as raised:
         render_image_files(load_project(tmp_path), "train", ImageOptions(), _Unreachable())
+    assert raised.value.exit_code == ExitCode.ENGINE  # outside envcheck, as documented: 4
     assert "no Docker engine answers" in raised.value.message
     assert "envcheck image pin-base train" in str(raised.value)
     assert (tmp_path / "pyproject.toml").read_text() == PYPROJECT
