@@ -88,6 +88,12 @@ def dockerfile(
                    f"registry resolved it today to {rendered.resolved_base} (`envcheck image "
                    f"pin-base {rendered.target}` records it, then `envcheck lock "
                    f"{rendered.target}`)", err=True)
+    if rendered.unsupported_base:
+        typer.echo(f"base: NVIDIA lists {rendered.spec.base.tagged} as an unsupported tag (no "
+                   "more security rebuilds); envcheck defaults to it because a known-good "
+                   "digest of it is cited and none of the newer update's is. To move on: "
+                   f"`envcheck image pin-base {rendered.target} nvidia/cuda:TAG` with a "
+                   "supported tag, then `envcheck lock`", err=True)
     what = "written" if rendered.changed else "unchanged"
     typer.echo(f"{rendered.dockerfile} {what}")
     typer.echo(f"{rendered.dockerignore} {what}")

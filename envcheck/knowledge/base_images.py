@@ -55,6 +55,10 @@ class DigestSource:
         return f"code index file {self.index_id}"
 
 
+UNSUPPORTED_TAGS_SOURCE = "unsupported-tags"
+"""The table's source id for NVIDIA's doc/unsupported-tags.md."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class CudaBaseImage:
     variant: str
@@ -70,6 +74,14 @@ class CudaBaseImage:
     """"sha256:<hex>" of a known-good image of the tag; None where none was read."""
     digest_sources: tuple[DigestSource, ...] = ()
     digest_note: str | None = None
+    source: str = ""
+    """The id of the NVIDIA list the tag was read in."""
+
+    @property
+    def unsupported_tag(self) -> bool:
+        """NVIDIA lists the tag as unsupported: it gets no more rebuilds (security fixes).
+        Chosen only where a cited digest of it exists and none of the newer update's does."""
+        return self.source == UNSUPPORTED_TAGS_SOURCE
 
     @property
     def tagged(self) -> str:
@@ -124,7 +136,8 @@ def parse_base_images(document: dict[str, Any]) -> tuple[CudaBaseImage, ...]:
         images.append(CudaBaseImage(variant=str(values["variant"]), image=str(values["image"]),
                                     tag=str(values["tag"]), os=str(values["os"]),
                                     os_python=str(values["os_python"]), digest=digest,
-                                    digest_sources=digest_sources, digest_note=digest_note))
+                                    digest_sources=digest_sources, digest_note=digest_note,
+                                    source=str(values["source"])))
     return tuple(images)
 
 

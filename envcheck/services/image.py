@@ -97,6 +97,8 @@ class RenderedImage:
     resolved_base: str | None = None
     """The default base had no cited digest: the registry resolved its tag to this
     tag@digest for this render (not recorded: `envcheck image pin-base` records one)."""
+    unsupported_base: bool = False
+    """The default base is a tag NVIDIA lists as unsupported (no more security rebuilds)."""
 
 
 class RegistryDigests(Protocol):
@@ -237,7 +239,15 @@ def render_image_files(project: Project, target_name: str, options: ImageOptions
     changed = _write(dockerfile, render_dockerfile(spec))
     changed = _write(dockerignore, render_dockerignore(spec)) or changed
     return RenderedImage(target=target.name, dockerfile=dockerfile, dockerignore=dockerignore,
-                         spec=spec, changed=changed, resolved_base=resolved)
+                         spec=spec, changed=changed, resolved_base=resolved,
+                         unsupported_base=_default_is_unsupported(target, options))
+
+
+def _default_is_unsupported(target: Target, options: ImageOptions) -> bool:
+    if options.base or target.base_image:
+        return False
+    default = base_image_for_variant(target.cuda)
+    return default is not None and default.unsupported_tag
 
 
 def _resolve_uncited_default(target: Target, options: ImageOptions,

@@ -44,17 +44,17 @@ class _Unreachable:
         raise EngineUnavailableError("no Docker engine answers at unix:///var/run/docker.sock")
 
 
-def _project_with_a_fresh_lock(root: Path) -> None:
-    (root / "pyproject.toml").write_text(PYPROJECT)
+def _project_with_a_fresh_lock(root: Path, cuda: str = "cu130") -> None:
+    (root / "pyproject.toml").write_text(PYPROJECT.replace('"cu130"', f'"{cuda}"'))
     project = load_project(root)
     target = project.targets["train"]
     header = LockHeader(schema="envcheck.lock/1", target="train", python="3.11",
-                        platform="linux/x86_64", cuda="cu130", resolver="uv",
+                        platform="linux/x86_64", cuda=cuda, resolver="uv",
                         resolver_version="0.13.9", inputs_sha256=inputs_sha256(
                             project, target, requirements_text(project, target),
                             resolver="uv"))
     lock = Lockfile(header=header, packages=(
-        LockedPackage(name="torch", version="2.14.1+cu130", hashes=("sha256:" + "1" * 64,)),))
+        LockedPackage(name="torch", version=f"2.14.1+{cuda}", hashes=("sha256:" + "1" * 64,)),))
     path = lockfile_path(project, target)
     path.parent.mkdir(parents=True)
     path.write_text(render_lockfile(lock))
@@ -113,3 +113,21 @@ def test_allow_unpinned_asks_no_registry(tmp_path: Path) -> None:
                                   ImageOptions(allow_unpinned=True), _Unreachable())
     assert rendered.resolved_base is None
     assert not rendered.spec.base.pinned
+
+
+def test_a_default_on_a_tag_nvidia_no_longer_rebuilds_says_so(tmp_path: Path) -> None:
+    # cu128's cited digest is of 12.8.1, which NVIDIA's unsupported-tags list names.
+    default = base_image_for_variant("cu128")
+    assert default is not None
+    assert default.unsupported_tag
+    _project_with_a_fresh_lock(tmp_path, "cu128")
+    rendered = render_image_files(load_project(tmp_path), "train", ImageOptions(), _Registry())
+    assert rendered.unsupported_base
+    assert str(rendered.spec.base) == default.reference
+    # A base the user chose is theirs to judge.
+    chosen = render_image_files(load_project(tmp_path), "train",
+                                ImageOptions(base=f"{default.tagged}@{DIGEST}"))
+    assert not chosen.unsupported_base
+    cu124 = base_image_for_variant("cu124")
+    assert cu124 is not None
+    assert not cu124.unsupported_tag
