@@ -239,6 +239,7 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
     # ("...used to compile\n> PyTorch (11.8)"); the line count stays the same.
     _read_error_messages(facts, "\n".join(lines) if any(fences) or ">" in text else text)
     trials = _read_remedies(facts, lines, text)
+    budgets = _read_budgets(facts, lines)
     if not facts.recognised:
         problems = "".join(f"\n  {run.detail}" for run in facts.probes if run.status == "error")
         raise ParseError(
@@ -268,7 +269,7 @@ def snapshot_from_report(text: str, *, taken_at: str, envcheck_version: str) -> 
         glibc_missing=str(glibc[-1]) if glibc else None,
         library_facts=read_library_facts(text),
         remedies=trials,
-        memory_budgets=read_memory_budgets(lines),
+        memory_budgets=budgets,
         pinned_installs=read_pinned_installs(lines, search),
         stated_requirements=read_stated_requirements(lines, search),
         env_versions=read_env_versions(lines, search),
@@ -641,6 +642,17 @@ def _read_remedies(facts: _Facts, lines: list[str], text: str) -> tuple[RemedyTr
         facts.found(segment, f"a change that worked ({trial.remedy.id})")
         facts.note("change that worked", trial.remedy.id, trial.line, trial.text)
     return trials
+
+
+def _read_budgets(facts: _Facts, lines: list[str]) -> tuple[BudgetSetting, ...]:
+    """vLLM's gpu_memory_utilization, a fact of the run (a value above the safe one is a
+    risk on its own, whatever else the paste says)."""
+    budgets = read_memory_budgets(lines)
+    for budget in budgets:
+        segment = Segment(kind="run-setting", lines=(budget.text,), first_line=budget.line)
+        facts.found(segment, f"gpu_memory_utilization {budget.written}")
+        facts.note("vLLM memory budget", budget.written, budget.line, budget.text)
+    return budgets
 
 
 _COLLECT_ENV_FACTS: tuple[tuple[str, FactName], ...] = (

@@ -149,7 +149,7 @@ FactName = Literal[
     "CUDA available", "CUDA (role unclear)", "toolkit (nvcc)", "toolkit cannot target",
     "cuDNN", "Python", "OS", "glibc", "glibc older than", "LD_LIBRARY_PATH", "library",
     "package", "docker run", "nvidia-smi not found", "builds CUDA code", "NVML error",
-    "change that worked", "NCCL setting",
+    "change that worked", "NCCL setting", "vLLM memory budget",
 ]
 
 

@@ -45,7 +45,8 @@ _WORKED = re.compile(
     r"(?:is|are|now)\s+(?:training|learning|converging)\s+(?:normally|fine|well)|"
     r"(?:a|the|another|one)\s+fix\s+(?:is|was)|solved|solves|(?:the|a)\s+solution\s+(?:is|was)|"
     r"is\s+(?:a|the)\s+solution|resolved|resolves|helps|helped|disappear(?:s|ed)?|"
-    r"went\s+away|goes\s+away|succeed(?:s|ed)|no\s+longer\s+(?:hangs?|fails?|crash(?:es)?))\b",
+    r"went\s+away|goes\s+away|succeed(?:s|ed)|no\s+longer\s+(?:hangs?|fails?|crash(?:es)?)|"
+    r"without\s+(?:any\s+)?(?:problems?|issues?|errors?)|complete[sd]?\s+(?:fine|successfully))\b",
     re.IGNORECASE)
 _SOLUTION = re.compile(
     r"\b(?:found\s+(?:the|a)\s+(?:solution|fix|cause)|(?:the|a)\s+(?:solution|fix)\s+(?:is|was)|"

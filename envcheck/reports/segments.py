@@ -115,6 +115,8 @@ SegmentKind = Literal[
     "error-message",
     # A change the reporter says worked (envcheck.reports.remedies).
     "remedy",
+    # A run setting that bears on the cause (envcheck.reports.run_settings).
+    "run-setting",
 ]
 
 SEGMENT_KINDS: tuple[SegmentKind, ...] = get_args(SegmentKind)

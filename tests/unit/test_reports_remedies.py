@@ -239,3 +239,21 @@ def test_a_cudnn_replaced_by_another_version_that_worked_is_the_cudnn() -> None:
 def test_a_cudnn_change_counts_only_as_a_cudnn_change_that_worked(
         text: str, expected: list[str]) -> None:
     assert _worked(text) == expected
+
+
+def test_the_experiment_in_other_words() -> None:
+    # vllm-1298 paraphrased (a review of overfitting): the same experiment, other words
+    text = ("The default gpu_memory_utilization is 0.90, and the above command completes "
+            "without problems.\n\nBut if I set the gpu_memory_utilization default value to "
+            "1.0 and run the same command, OOM occurs")
+    assert _worked(text) == ["vllm-gpu-memory-utilization"]
+
+
+def test_a_memory_budget_alone_is_a_fact_of_the_report() -> None:
+    # A paste whose only fact is the budget is read, not refused as "no environment facts".
+    text = "vllm serve Qwen/Qwen2.5-7B-Instruct --gpu-memory-utilization 0.99\n"
+    report = snapshot_from_report(text, taken_at="2026-01-01T00:00:00Z", envcheck_version="0")
+    assert [(f.fact, f.value) for f in report.read] == [("vLLM memory budget", "0.99")]
+    result = run_doctor(DoctorRequest(snapshot=report.snapshot, missing=report.missing,
+                                      report=report))
+    assert [f.id for f in result.findings] == ["vllm-memory-budget-too-high"]
