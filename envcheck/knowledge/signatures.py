@@ -85,8 +85,11 @@ def match_error(text: str) -> tuple[SignatureMatch, ...]:
             if not any(literal in distinct for literal in literals) or not _holds_required(
                     _required()[index], distinct):
                 continue
-            positions = [p for p in (lowered.find(literal) for literal in literals) if p != -1]
-            hit = (_search_near(pattern, text, lowered, literals, min(positions))
+            anchors = _anchors()[index]
+            positions = [p for p in (lowered.find(anchor) for anchor in anchors) if p != -1]
+            if not positions:
+                continue  # every match holds one of the anchors
+            hit = (_search_near(pattern, text, lowered, anchors, min(positions))
                    if same_offsets else pattern.search(text))
         if hit is not None:
             match = SignatureMatch(signature=signature, matched_text=hit.group(0))
@@ -259,6 +262,29 @@ def _group_content_start(pattern: str, index: int) -> int | None:
 @cache
 def _literals() -> tuple[tuple[str, ...] | None, ...]:
     return tuple(required_literals(signature.pattern) for signature in error_signatures())
+
+
+@cache
+def _anchors() -> tuple[tuple[str, ...], ...]:
+    """For each signature with literals, the texts around which its pattern is searched:
+    its literals, or the texts of a required group when they are longer (a group of long
+    phrases before a short word: "(?:Could not find a version that satisfies the
+    requirement|No matching distribution found for) torch" is searched around the phrases,
+    not around every " torch" of a paste). Every match holds one of either."""
+    return tuple(_anchor_texts(literals, required) if literals is not None else ()
+                 for literals, required in zip(_literals(), _required(), strict=True))
+
+
+def _anchor_texts(literals: tuple[str, ...],
+                  required: tuple[tuple[tuple[str, ...], ...], ...]) -> tuple[str, ...]:
+    best = literals
+    for alternatives in required:
+        if not all(alternatives):
+            continue
+        texts = tuple(max(texts, key=len) for texts in alternatives)
+        if min(map(len, texts)) > min(map(len, best)):
+            best = texts
+    return best
 
 
 def required_literals(pattern: str) -> tuple[str, ...] | None:

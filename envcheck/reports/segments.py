@@ -448,6 +448,7 @@ class _Scanner:
             (self._pip_list, ("Package",)),
             (self._freeze, ("=", "@", "-e")),
         )
+        self._steps_by_anchors: dict[frozenset[str], tuple[Callable[[int], int | None], ...]] = {}
 
     def run(self) -> list[Segment]:
         index = 0
@@ -472,13 +473,16 @@ class _Scanner:
         per distinct line)."""
         if not line.strip():
             return ()
-        anchors = set(_ANCHOR.findall(line))
+        anchors = frozenset(_ANCHOR.findall(line))
         if not anchors:
             return ()
-        if "=>" in anchors:
-            anchors.add("=")  # "=>" holds "="
-        return tuple(step for step, step_anchors in self._steps
-                     if not anchors.isdisjoint(step_anchors))
+        # Lines hold few distinct sets of anchors: the steps are chosen once per set.
+        steps = self._steps_by_anchors.get(anchors)
+        if steps is None:
+            held = anchors | {"="} if "=>" in anchors else anchors  # "=>" holds "="
+            steps = self._steps_by_anchors[anchors] = tuple(
+                step for step, step_anchors in self._steps if not held.isdisjoint(step_anchors))
+        return steps
 
     def _emit(self, kind: SegmentKind, start: int, end: int) -> int:
         self._segments.append(
