@@ -147,3 +147,16 @@ def test_a_larger_shm_that_worked_names_what_needed_it(text: str, expected: list
 ])
 def test_an_attempt_is_not_a_change_that_worked(line: str) -> None:
     assert _worked(line) == []
+
+
+@pytest.mark.parametrize(("context", "expected"), [
+    # https://github.com/fastai/docker-containers/issues/21 (its error, as others capitalise it)
+    ("ERROR: Unexpected BUS ERROR encountered in worker.", ["container-shm-raised-for-dataloader"]),
+    # synthetic: the long s a case-insensitive 's' also matches, and lower() keeps: the
+    # pattern decides, not a search of the lower-cased paste
+    ("Unexpected BU\u017f ERROR", ["container-shm-raised-for-dataloader"]),
+    ("RuntimeError: a worker is killed", []),
+])
+def test_a_context_is_read_in_any_case(context: str, expected: list[str]) -> None:
+    assert _worked(f"{context}\nIt seems to need the --shm-size=3G. So far its working.") == (
+        expected)
