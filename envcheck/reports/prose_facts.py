@@ -38,7 +38,11 @@ from envcheck.versions import version_or_none
 # Names whose version follows them. Driver words in the languages seen in reports.
 _NAMES = (r"nvidia[\s_-]*driver|driver|驱动|ドライバ|драйвер|cuda|nvcc|cudnn|pytorch|torchvision|"
           r"torchaudio|torch|python|py|vllm|xformers|flash[-_]attn|bitsandbytes")
+# The names' first letters (д, ド, 驱 for драйвер, ドライバ, 驱动), tested first: most places
+# of a line start none of them.
+_NAME_STARTS = "bcdfnptvx\u0434\u30c9\u9a71"
 _NAME = re.compile(
+    r"(?=[" + _NAME_STARTS + r"])"
     r"(?<![A-Za-z0-9_./-])(?P<name>" + _NAMES + r")(?![A-Za-z])"
     # Looked ahead, not consumed: in "torch and cuda 11.8" the gap " and cuda " is refused
     # (not a plain gap, see _plain_gap) and "cuda" still gets its own match.
@@ -58,6 +62,10 @@ _PACKAGES = frozenset({"torchvision", "torchaudio", "vllm", "xformers", "flash-a
                        "flash_attn", "bitsandbytes"})
 _GPU_HINT = re.compile(r"rtx|gtx|tesla|quadro|titan|geforce|\b(?:[ahlvtpkb]\d|mx\d|\d{4})",
                        re.IGNORECASE)
+# _GPU_HINT in two parts: its words (looked for in the lower-cased line, the same answer for
+# a line of ASCII) and its numbers (only where the line holds a digit).
+_GPU_HINT_WORDS = ("rtx", "gtx", "tesla", "quadro", "titan", "geforce")
+_GPU_HINT_NUMBER = re.compile(r"\b(?:[ahlvtpkb]\d|mx\d|\d{4})", re.IGNORECASE)
 # Words between a name and its number that make the number something else ("torch has 3
 # issues", "python -m pip"): a gap is punctuation, markup and a few known words.
 _GAP_WORDS = frozenset({
@@ -174,10 +182,20 @@ def read_prose_os(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | N
 def read_prose_gpus(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
     """GPU names the GPU table knows, with a count: "2x RTX3090", "Tesla V100"."""
     line = lines[index]
-    if len(line) > 2_000 or not _GPU_HINT.search(line):
+    if len(line) > 2_000 or not _gpu_hint(line):
         return None
     gpus, count = _gpus(line)
     return (1, LineFacts(gpus=gpus, gpu_count=count)) if gpus else None
+
+
+def _gpu_hint(line: str) -> bool:
+    """Whether _GPU_HINT occurs in `line`, without its case-insensitive search at every
+    character of a line of prose."""
+    if not line.isascii():
+        return _GPU_HINT.search(line) is not None
+    lowered = line.lower()
+    return any(word in lowered for word in _GPU_HINT_WORDS) or (
+        _DIGIT.search(line) is not None and _GPU_HINT_NUMBER.search(line) is not None)
 
 
 def read_conda_command(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:

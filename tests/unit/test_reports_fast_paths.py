@@ -1,0 +1,49 @@
+"""The readers' fast paths (issue 11: a 5 MB paste in under a second) give the answer of the
+search they stand for, on the recorded reports' lines and on generated text: substring tests
+on the lower-cased line, checks that a digit is there, patterns split in parts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from envcheck.reports import prose_facts
+
+REPORTS = Path(__file__).resolve().parents[1] / "data" / "reports"
+
+# Letters the patterns look for, in both cases, digits, separators, and the letters a
+# case-insensitive search also matches that lower() does not turn into ASCII.
+_ALPHABET = st.sampled_from([*"rtxgeslaquodinfcATXGESLQUODINFC0123456789 .-_/:+\n",
+                             "\u0130", "\u0131", "\u017f", "\u212a", "\u00e9", "\u663e"])
+_TEXT = st.lists(st.one_of(_ALPHABET, st.sampled_from(
+    ["rtx", "GTX", "Tesla", "quadro", "TITAN", "GeForce", "a100", "MX150", "3090", "T4"])),
+    max_size=40).map("".join)
+
+
+def _recorded_lines() -> list[str]:
+    return sorted({line for path in REPORTS.glob("*/report.txt")
+                   for line in path.read_text().split("\n")})
+
+
+@pytest.fixture(scope="module")
+def recorded_lines() -> list[str]:
+    return _recorded_lines()
+
+
+def test_the_gpu_hint_on_every_recorded_line(recorded_lines: list[str]) -> None:
+    assert [line for line in recorded_lines if prose_facts._gpu_hint(line) != bool(
+        prose_facts._GPU_HINT.search(line))] == []
+
+
+@settings(max_examples=300)
+@given(_TEXT)
+def test_the_gpu_hint_on_generated_text(text: str) -> None:
+    assert prose_facts._gpu_hint(text) == bool(prose_facts._GPU_HINT.search(text))
+
+
+def test_the_names_first_letters_are_those_of_the_names() -> None:
+    assert sorted(prose_facts._NAME_STARTS) == sorted(
+        {name[0] for name in prose_facts._NAMES.split("|")})
