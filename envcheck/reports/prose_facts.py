@@ -283,6 +283,13 @@ def read_build_output(lines: Sequence[str], index: int) -> tuple[int, LineFacts]
         if managed else None)
 
 
+def build_output_reads_one_line(lines: Sequence[str], index: int) -> bool:
+    """Whether read_build_output's answer at `index` depends on that line alone: it reads on
+    only for a `docker run` continued over a trailing backslash (see _continued)."""
+    line = lines[index]
+    return " run" not in line or _CONTINUED.search(line) is None
+
+
 # "only supported on CUDA 11.6 and above", "requires driver >= 525", "Python 3.8+": what a tool
 # asks for, not what the machine has. Read as a fact, flash-attn's own CUDA check made a
 # driver that "supports CUDA up to 11.6" out of its requirement (flashattn-825).

@@ -11,6 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from envcheck.reports import prose_facts
+from envcheck.reports.segments import (
+    LINE_READERS,
+    READ_WINDOW,
+    WINDOW_AT,
+    clean_lines,
+    find_line_facts,
+)
 
 REPORTS = Path(__file__).resolve().parents[1] / "data" / "reports"
 
@@ -47,3 +54,29 @@ def test_the_gpu_hint_on_generated_text(text: str) -> None:
 def test_the_names_first_letters_are_those_of_the_names() -> None:
     assert sorted(prose_facts._NAME_STARTS) == sorted(
         {name[0] for name in prose_facts._NAMES.split("|")})
+
+
+def test_a_run_reader_reads_its_window_where_it_says_so() -> None:
+    """segments.WINDOW_AT: where it holds, the reader's answer is that of the window alone
+    (find_line_facts keeps it per window)."""
+    readers = dict(LINE_READERS)
+    for path in sorted(REPORTS.glob("*/report.txt")):
+        lines, _ = clean_lines(path.read_text())
+        for kind, within in WINDOW_AT.items():
+            for index in range(len(lines)):
+                if lines[index].strip() and within(lines, index):
+                    window = lines[index:index + READ_WINDOW]
+                    assert readers[kind](lines, index) == readers[kind](window, 0), (
+                        path.parent.name, kind, index + 1)
+
+
+def test_a_continued_docker_run_is_read_past_the_window() -> None:
+    # tests/data/reports/tgi-1903-tgi14-no-max-input-tokens-flag (its reproduction command)
+    lines = ["docker run --gpus all \\", "    --shm-size 1g \\",
+             "    -e HUGGING_FACE_HUB_TOKEN=$token \\", "    -p $myport:80 \\",
+             "    -v $volume:/data ghcr.io/huggingface/text-generation-inference:1.4 \\",
+             "    --model-id $model"]
+    assert not WINDOW_AT["build-output"](lines, 0)
+    found = [s.facts for s in find_line_facts(lines + lines) if s.kind == "build-output"]
+    assert [f.docker_run.shm_size if f and f.docker_run else None for f in found] == [
+        "1g", "1g"]
