@@ -32,6 +32,7 @@ from packaging.version import Version
 
 from envcheck.knowledge.gpu_tables import find_gpu
 from envcheck.reports.line_facts import CudaMention, CudaRole, DockerRun, LineFacts, ReportedGpu
+from envcheck.reports.word_filters import search_needing
 from envcheck.snapshot import DriverVersion, Package
 from envcheck.versions import version_or_none
 
@@ -79,6 +80,11 @@ _TOOLKIT_WORDS = re.compile(
     r"cudatoolkit|installed cuda|cuda installed|cuda-toolkit|local cuda", re.IGNORECASE)
 _TORCH_WORDS = re.compile(r"compiled with|built with|torch|pytorch|\+cu\d", re.IGNORECASE)
 _DRIVER_WORDS = re.compile(r"driver|nvidia-smi|驱动|ドライバ|драйвер", re.IGNORECASE)
+# Texts one of which every match of each pattern holds (envcheck.reports.word_filters).
+_TOOLKIT_NEEDS = ("nvcc", "toolkit", "cuda_home", "cuda_path", "/usr/local/cuda", "system cuda",
+                  "cuda compilation", "installed cuda", "cuda installed", "local cuda")
+_TORCH_NEEDS = ("compiled with", "built with", "torch", "+cu")
+_DRIVER_NEEDS = ("driver", "nvidia-smi", "驱动", "ドライバ", "драйвер")
 _OS = re.compile(
     r"(?<![\w.])(?P<os>(?:Ubuntu|Debian|CentOS|Rocky(?: Linux)?|AlmaLinux|RHEL|Fedora|"
     r"openSUSE|Arch Linux|Manjaro|Linux Mint|Pop!_OS)\s?\d{1,2}(?:\.\d{1,2}){0,2}(?:\s?LTS)?|"
@@ -302,13 +308,17 @@ _REQUIRED_AFTER = re.compile(
     r"^(?:\+(?=\s*(?:$|[,.;:)\]]|(?:is |are )?(?:required|needed|only)\b))|"
     r"\s*(?:and (?:above|later|newer|higher|up)\b|or (?:above|later|newer|higher|greater)\b|"
     r"以上|及以上|или выше|以降))", re.IGNORECASE)
+_REQUIRED_BEFORE_NEEDS = (">=", "≥", "=>", "at least", "require", "need", "minimum",
+                          "supported on", "supports only", "only supports", "newer than",
+                          "higher than", "or newer", "or later")
 
 
 def _is_requirement(line: str, match: re.Match[str]) -> bool:
     before = line[max(0, match.start() - 30):match.start()]
     end = match.end("label") if match.group("label") else match.end("version")
     after = line[end:end + 20]
-    return bool(_REQUIRED_BEFORE.search(before) or _REQUIRED_AFTER.match(after))
+    return bool(search_needing(_REQUIRED_BEFORE, _REQUIRED_BEFORE_NEEDS, before)
+                or _REQUIRED_AFTER.match(after))
 
 
 def _versions(line: str) -> LineFacts | None:
@@ -411,11 +421,12 @@ def _role(line: str, match: re.Match[str]) -> CudaRole:
     before = line[max(0, match.start() - 60):match.start()]
     after = line[match.end():match.end() + 30]
     near = before + " " + after
-    if _TOOLKIT_WORDS.search(near) or "toolkit" in match.group("gap").lower():
+    if search_needing(_TOOLKIT_WORDS, _TOOLKIT_NEEDS, near) or (
+            "toolkit" in match.group("gap").lower()):
         return "toolkit"
-    if _TORCH_WORDS.search(before[-40:]):
+    if search_needing(_TORCH_WORDS, _TORCH_NEEDS, before[-40:]):
         return "torch"
-    if _DRIVER_WORDS.search(near):
+    if search_needing(_DRIVER_WORDS, _DRIVER_NEEDS, near):
         return "driver"
     return "unknown"
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envcheck.reports import prose_facts
+from envcheck.reports import package_mentions, prose_facts
 from envcheck.reports.segments import (
     LINE_READERS,
     READ_WINDOW,
@@ -18,6 +18,7 @@ from envcheck.reports.segments import (
     clean_lines,
     find_line_facts,
 )
+from envcheck.reports.word_filters import search_needing
 
 REPORTS = Path(__file__).resolve().parents[1] / "data" / "reports"
 
@@ -80,3 +81,37 @@ def test_a_continued_docker_run_is_read_past_the_window() -> None:
     found = [s.facts for s in find_line_facts(lines + lines) if s.kind == "build-output"]
     assert [f.docker_run.shm_size if f and f.docker_run else None for f in found] == [
         "1g", "1g"]
+
+
+# Each pattern searched through envcheck.reports.word_filters, with the texts it needs.
+NEEDS = {
+    "_REQUIRED_BEFORE": (prose_facts._REQUIRED_BEFORE, prose_facts._REQUIRED_BEFORE_NEEDS),
+    "_TOOLKIT_WORDS": (prose_facts._TOOLKIT_WORDS, prose_facts._TOOLKIT_NEEDS),
+    "_TORCH_WORDS": (prose_facts._TORCH_WORDS, prose_facts._TORCH_NEEDS),
+    "_DRIVER_WORDS": (prose_facts._DRIVER_WORDS, prose_facts._DRIVER_NEEDS),
+    "_NEGATED": (package_mentions._NEGATED, package_mentions._NEGATED_NEEDS),
+    "_INSTALLED": (package_mentions._INSTALLED, ("installed",)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEEDS))
+def test_every_match_on_a_recorded_line_holds_a_needed_text(
+        name: str, recorded_lines: list[str]) -> None:
+    pattern, words = NEEDS[name]
+    assert all(word == word.lower() for word in words)
+    for line in recorded_lines:
+        for match in pattern.finditer(line):
+            assert any(word in match.group(0).lower() for word in words), (name, line)
+        assert bool(search_needing(pattern, words, line)) == bool(pattern.search(line))
+
+
+_PHRASES = st.sampled_from(sorted({word for _, words in NEEDS.values() for word in words}
+                                  | {"Torch", "NOT", "Driver", "NVCC", "Required", ">", "="}))
+
+
+@settings(max_examples=200)
+@given(st.lists(st.one_of(_ALPHABET, _PHRASES), max_size=30).map("".join),
+       st.sampled_from(sorted(NEEDS)))
+def test_a_search_needing_its_texts_finds_what_the_search_finds(text: str, name: str) -> None:
+    pattern, words = NEEDS[name]
+    assert bool(search_needing(pattern, words, text)) == bool(pattern.search(text))
