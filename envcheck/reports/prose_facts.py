@@ -369,6 +369,8 @@ def _versions(line: str) -> LineFacts | None:
 
 
 def _plain_gap(gap: str) -> bool:
+    if not gap.strip(" :"):
+        return True  # "torch 2.1", "CUDA: 12.1", "py3": no word (the split below finds none)
     if "==" in gap or gap.strip() == "=":
         return False  # a requirement (torch==1.0.0): what was asked for, read elsewhere
     words = [w for w in _GAP_PUNCT.split(gap.lower()) if w]

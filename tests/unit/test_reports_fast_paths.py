@@ -115,3 +115,12 @@ _PHRASES = st.sampled_from(sorted({word for _, words in NEEDS.values() for word 
 def test_a_search_needing_its_texts_finds_what_the_search_finds(text: str, name: str) -> None:
     pattern, words = NEEDS[name]
     assert bool(search_needing(pattern, words, text)) == bool(pattern.search(text))
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=" :\t=-_*`'\"|()[]<>~,versionisdriver\uff1a\uff0c", max_size=24))
+def test_a_gap_of_spaces_and_colons_is_plain(gap: str) -> None:
+    words = [w for w in prose_facts._GAP_PUNCT.split(gap.lower()) if w]
+    expected = "==" not in gap and gap.strip() != "=" and len(words) <= 2 and all(
+        w in prose_facts._GAP_WORDS for w in words)
+    assert prose_facts._plain_gap(gap) == expected
