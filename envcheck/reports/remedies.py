@@ -78,8 +78,8 @@ def read_remedies(lines: Sequence[str], text: str) -> tuple[RemedyTrial, ...]:
     # distinct line once per remedy.
     named: dict[tuple[str, str], bool] = {}
     found: list[RemedyTrial] = []
-    lowered: str | None = None  # the paste in lower case, for the contexts' texts
-    for index, remedy in _candidate_lines(lines, remedies()):
+    lowered = text.lower()  # for the remedies' words and the contexts' texts
+    for index, remedy in _candidate_lines(lines, remedies(), text, lowered):
         line = lines[index]
         key = (remedy.id, line)
         if key not in named:
@@ -89,8 +89,6 @@ def read_remedies(lines: Sequence[str], text: str) -> tuple[RemedyTrial, ...]:
         if remedy.context is not None:
             if remedy.id not in context:
                 # Once per remedy: setdefault would search the whole paste on every line.
-                if lowered is None:
-                    lowered = text.lower()
                 context[remedy.id] = _holds(remedy.context, text, lowered)
             if not context[remedy.id]:
                 continue
@@ -120,9 +118,15 @@ def _required_literals(pattern: str) -> tuple[str, ...] | None:
     return required_literals(pattern)
 
 
-def _candidate_lines(lines: Sequence[str], table: Sequence[Remedy]) -> list[tuple[int, Remedy]]:
+def _candidate_lines(lines: Sequence[str], table: Sequence[Remedy], text: str,
+                     lowered: str) -> list[tuple[int, Remedy]]:
     """(line, remedy) pairs whose line holds one of the remedy's words: the paste is searched
-    once per word (a 5 MB paste has ~100,000 lines; a regex each would take a second)."""
+    once per word (a 5 MB paste has ~100,000 lines; a regex each would take a second).
+    `lines` are `text`'s lines cleaned (quote markers, fences and trailing space taken out):
+    a word on a cleaned line is on the paste's line, so the paste (`lowered`, already made
+    for the contexts) is searched, and the remedy's pattern then reads the cleaned line."""
+    if len(lowered) == len(text) and text.count("\n") == len(lines) - 1:
+        return _candidates_in(lowered, table)
     written = "\n".join(lines)
     joined = written.lower()
     if len(joined) != len(written):
@@ -141,6 +145,26 @@ def _candidate_lines(lines: Sequence[str], table: Sequence[Remedy]) -> list[tupl
                 position = joined.find(word, starts[index + 1] if index + 1 < len(starts)
                                        else len(joined))
     return sorted(pairs.values(), key=lambda pair: (pair[0], order[pair[1].id]))
+
+
+def _candidates_in(lowered: str, table: Sequence[Remedy]) -> list[tuple[int, Remedy]]:
+    """_candidate_lines' pairs, the line of each hit counted from the line breaks before it."""
+    hits: list[tuple[int, int, Remedy]] = []
+    for order, remedy in enumerate(table):
+        for word in remedy.words:
+            position = lowered.find(word)
+            while position != -1:
+                hits.append((position, order, remedy))
+                following = lowered.find("\n", position)
+                position = -1 if following == -1 else lowered.find(word, following + 1)
+    pairs: dict[tuple[int, str], tuple[int, int, Remedy]] = {}
+    line, counted = 0, 0
+    for position, order, remedy in sorted(hits, key=lambda hit: hit[0]):
+        line += lowered.count("\n", counted, position)
+        counted = position
+        pairs.setdefault((line, remedy.id), (line, order, remedy))
+    return [(line, remedy) for line, _, remedy in sorted(pairs.values(),
+                                                          key=lambda pair: pair[:2])]
 
 
 def _outcome(lines: Sequence[str], index: int) -> Outcome | None:

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from envcheck.knowledge.remedies import Remedy, remedies
 from envcheck.reports import package_mentions, prose_facts
+from envcheck.reports import remedies as remedy_reader
 from envcheck.reports.segments import (
     LINE_READERS,
     READ_WINDOW,
@@ -124,3 +126,22 @@ def test_a_gap_of_spaces_and_colons_is_plain(gap: str) -> None:
     expected = "==" not in gap and gap.strip() != "=" and len(words) <= 2 and all(
         w in prose_facts._GAP_WORDS for w in words)
     assert prose_facts._plain_gap(gap) == expected
+
+
+def _named(lines: list[str], pairs: list[tuple[int, Remedy]]) -> list[tuple[int, str]]:
+    return [(index, remedy.id) for index, remedy in pairs
+            if remedy.pattern.search(lines[index])]
+
+
+@pytest.mark.parametrize("text", [
+    *(path.read_text() for path in sorted(REPORTS.glob("*/report.txt"))
+      if "nccl" in path.parent.name or "shm" in path.parent.name),
+    # synthetic: a quoted remedy line, and a fence whose info string holds a remedy's word
+    "> export NCCL_P2P_DISABLE=1 fixed it\n```restart\nRestarting all the containers\n```",
+])
+def test_remedy_candidates_from_the_paste_are_those_of_its_cleaned_lines(text: str) -> None:
+    lines, _ = clean_lines(text)
+    table = remedies()
+    from_paste = remedy_reader._candidate_lines(lines, table, text, text.lower())
+    from_lines = remedy_reader._candidate_lines(lines, table, "", "")  # the lines joined
+    assert _named(lines, from_paste) == _named(lines, from_lines)
