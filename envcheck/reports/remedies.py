@@ -32,6 +32,7 @@ from typing import Literal
 from envcheck.findings import Finding
 from envcheck.knowledge.remedies import Remedy, remedies
 from envcheck.knowledge.signatures import required_literals
+from envcheck.reports.word_filters import lower_cased
 
 Outcome = Literal["worked", "failed"]
 
@@ -78,7 +79,7 @@ def read_remedies(lines: Sequence[str], text: str) -> tuple[RemedyTrial, ...]:
     # distinct line once per remedy.
     named: dict[tuple[str, str], bool] = {}
     found: list[RemedyTrial] = []
-    lowered = text.lower()  # for the remedies' words and the contexts' texts
+    lowered = lower_cased(text)  # for the remedies' words and the contexts' texts
     for index, remedy in _candidate_lines(lines, remedies(), text, lowered):
         line = lines[index]
         key = (remedy.id, line)
