@@ -89,7 +89,8 @@ def match_error(text: str) -> tuple[SignatureMatch, ...]:
             positions = [p for p in (lowered.find(anchor) for anchor in anchors) if p != -1]
             if not positions:
                 continue  # every match holds one of the anchors
-            hit = (_search_near(pattern, text, lowered, anchors, min(positions))
+            hit = (_search_near(pattern, text, lowered, anchors, min(positions),
+                                required=_required()[index])
                    if same_offsets else pattern.search(text))
         if hit is not None:
             match = SignatureMatch(signature=signature, matched_text=hit.group(0))
@@ -125,14 +126,18 @@ _NEAR_TRIES = 20
 
 
 def _search_near(pattern: re.Pattern[str], text: str, lowered: str, literals: tuple[str, ...],
-                 first: int) -> re.Match[str] | None:
+                 first: int, *, required: tuple[tuple[tuple[str, ...], ...], ...] = (),
+                 ) -> re.Match[str] | None:
     """The first match of `pattern`, which contains one of `literals`: tried in a window
     around each occurrence of them in turn; after a few misses, in the regions around the
-    rest, windows that overlap merged into one region (searched once)."""
+    rest, windows that overlap merged into one region (searched once). A window without
+    the `required` texts (which every match holds) holds no match, and is not searched."""
     position = first
     for _ in range(_NEAR_TRIES):
+        window_start = max(0, position - _LOOKBEHIND)
         window_end = min(len(text), position + _LOOKBEHIND)
-        hit = pattern.search(text, max(0, position - _LOOKBEHIND), window_end)
+        hit = (pattern.search(text, window_start, window_end) if _holds_required(
+            required, lowered[window_start:window_end]) else None)
         if hit is not None:
             return hit
         following = _next_occurrence(lowered, literals, position)
@@ -147,7 +152,9 @@ def _search_near(pattern: re.Pattern[str], text: str, lowered: str, literals: tu
         if following is not None and following - _LOOKBEHIND <= end:
             position, end = following, following + _LOOKBEHIND
             continue
-        hit = pattern.search(text, start, min(len(text), end))
+        region_end = min(len(text), end)
+        hit = (pattern.search(text, start, region_end) if _holds_required(
+            required, lowered[start:region_end]) else None)
         if hit is not None or following is None:
             return hit
         position = following
