@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 from packaging.version import Version
 
@@ -123,9 +123,14 @@ def _installed(line: str) -> tuple[Package, ...]:
         clause = line[match.end():end.start() if end else len(line)]
         for token in _TOKEN.findall(clause):
             name = normalized(token)
-            if name in _known_names() or any(row.is_gpu(name) for row in shared_modules()):
+            if _is_framework(name):
                 found.setdefault(name, Package(name=name, version=""))
     return tuple(found.values())
+
+
+@lru_cache(maxsize=4096)  # a clause's words: a paste's prose repeats its vocabulary
+def _is_framework(name: str) -> bool:
+    return name in _known_names() or any(row.is_gpu(name) for row in shared_modules())
 
 
 @cache

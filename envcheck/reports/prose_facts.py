@@ -232,7 +232,8 @@ def read_banner(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | Non
     line = lines[index]
     if "torch" not in line and "PyTorch" not in line:
         return None
-    if (match := _ULTRALYTICS.search(line)) and (
+    # Every banner holds "torch-" or "torch " (the pattern is case-sensitive).
+    if ("torch-" in line or "torch " in line) and (match := _ULTRALYTICS.search(line)) and (
             match.group("gpu") or _PRODUCT.search(line, 0, match.start("torch"))):
         # "CPU" counts only after the product name: "torch 2.0 CPU only" is a sentence
         torch = _version(match.group("torch"))
