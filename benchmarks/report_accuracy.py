@@ -41,6 +41,7 @@ from envcheck.diagnosis import likely_causes
 from envcheck.errors import ParseError
 from envcheck.knowledge.signatures import match_error
 from envcheck.reports.build import snapshot_from_report
+from envcheck.reports.word_filters import lower_cased
 from envcheck.services.doctor import DoctorRequest, read_report, run_doctor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,6 +153,7 @@ def time_reading(text: str, runs: int) -> tuple[float, float]:
     best, floor = float("inf"), float("inf")
     for _ in range(runs):
         match_error.cache_clear()  # each run reads the paste afresh
+        lower_cased.cache_clear()
         start = time.perf_counter()
         snapshot_from_report(text, taken_at="bench", envcheck_version="bench")
         best = min(best, time.perf_counter() - start)

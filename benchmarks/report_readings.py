@@ -15,8 +15,10 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,7 +57,21 @@ def reading_of(text: str) -> object:
         report = snapshot_from_report(text, taken_at="record", envcheck_version="record")
     except ParseError as e:
         return {"ParseError": e.message}
-    return encode(report)
+    return _encoded(report)
+
+
+def _encoded(value: object) -> object:
+    """`encode`, and a compiled pattern (a remedy row's) as its source: the readings hold
+    table rows, which are not documents the codec writes."""
+    if isinstance(value, re.Pattern):
+        return value.pattern
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encoded(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_encoded(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _encoded(v) for k, v in value.items()}
+    return encode(value)
 
 
 def record(*, large: bool) -> dict[str, object]:

@@ -85,8 +85,12 @@ def match_error(text: str) -> tuple[SignatureMatch, ...]:
             if not any(literal in distinct for literal in literals) or not _holds_required(
                     _required()[index], distinct):
                 continue
-            positions = [p for p in (lowered.find(literal) for literal in literals) if p != -1]
-            hit = (_search_near(pattern, text, lowered, literals, min(positions))
+            anchors = _anchors()[index]
+            positions = [p for p in (lowered.find(anchor) for anchor in anchors) if p != -1]
+            if not positions:
+                continue  # every match holds one of the anchors
+            hit = (_search_near(pattern, text, lowered, anchors, min(positions),
+                                required=_required()[index])
                    if same_offsets else pattern.search(text))
         if hit is not None:
             match = SignatureMatch(signature=signature, matched_text=hit.group(0))
@@ -122,14 +126,18 @@ _NEAR_TRIES = 20
 
 
 def _search_near(pattern: re.Pattern[str], text: str, lowered: str, literals: tuple[str, ...],
-                 first: int) -> re.Match[str] | None:
+                 first: int, *, required: tuple[tuple[tuple[str, ...], ...], ...] = (),
+                 ) -> re.Match[str] | None:
     """The first match of `pattern`, which contains one of `literals`: tried in a window
     around each occurrence of them in turn; after a few misses, in the regions around the
-    rest, windows that overlap merged into one region (searched once)."""
+    rest, windows that overlap merged into one region (searched once). A window without
+    the `required` texts (which every match holds) holds no match, and is not searched."""
     position = first
     for _ in range(_NEAR_TRIES):
+        window_start = max(0, position - _LOOKBEHIND)
         window_end = min(len(text), position + _LOOKBEHIND)
-        hit = pattern.search(text, max(0, position - _LOOKBEHIND), window_end)
+        hit = (pattern.search(text, window_start, window_end) if _holds_required(
+            required, lowered[window_start:window_end]) else None)
         if hit is not None:
             return hit
         following = _next_occurrence(lowered, literals, position)
@@ -144,7 +152,9 @@ def _search_near(pattern: re.Pattern[str], text: str, lowered: str, literals: tu
         if following is not None and following - _LOOKBEHIND <= end:
             position, end = following, following + _LOOKBEHIND
             continue
-        hit = pattern.search(text, start, min(len(text), end))
+        region_end = min(len(text), end)
+        hit = (pattern.search(text, start, region_end) if _holds_required(
+            required, lowered[start:region_end]) else None)
         if hit is not None or following is None:
             return hit
         position = following
@@ -259,6 +269,29 @@ def _group_content_start(pattern: str, index: int) -> int | None:
 @cache
 def _literals() -> tuple[tuple[str, ...] | None, ...]:
     return tuple(required_literals(signature.pattern) for signature in error_signatures())
+
+
+@cache
+def _anchors() -> tuple[tuple[str, ...], ...]:
+    """For each signature with literals, the texts around which its pattern is searched:
+    its literals, or the texts of a required group when they are longer (a group of long
+    phrases before a short word: "(?:Could not find a version that satisfies the
+    requirement|No matching distribution found for) torch" is searched around the phrases,
+    not around every " torch" of a paste). Every match holds one of either."""
+    return tuple(_anchor_texts(literals, required) if literals is not None else ()
+                 for literals, required in zip(_literals(), _required(), strict=True))
+
+
+def _anchor_texts(literals: tuple[str, ...],
+                  required: tuple[tuple[tuple[str, ...], ...], ...]) -> tuple[str, ...]:
+    best = literals
+    for alternatives in required:
+        if not all(alternatives):
+            continue
+        texts = tuple(max(texts, key=len) for texts in alternatives)
+        if min(map(len, texts)) > min(map(len, best)):
+            best = texts
+    return best
 
 
 def required_literals(pattern: str) -> tuple[str, ...] | None:

@@ -626,8 +626,17 @@ def _read_line_facts(reader: Reader) -> Callable[[_Facts, Segment], None]:
 def _read_error_messages(facts: _Facts, text: str) -> None:
     """A message from the error-signature table is recognised even in a paste without any
     other fact, so that `--error` can still be judged; it adds no environment fact."""
-    for match in match_error(text):
-        line = text.count("\n", 0, max(text.find(match.matched_text), 0)) + 1
+    matches = match_error(text)
+    offsets = [max(text.find(match.matched_text), 0) for match in matches]
+    # Each message's line: the line breaks before it, counted once through the paste.
+    line_at: dict[int, int] = {}
+    counted, breaks = 0, 0
+    for offset in sorted(set(offsets)):
+        breaks += text.count("\n", counted, offset)
+        counted = offset
+        line_at[offset] = breaks + 1
+    for match, offset in zip(matches, offsets, strict=True):
+        line = line_at[offset]
         segment = Segment(kind="error-message", lines=(match.matched_text,), first_line=line)
         facts.found(segment, f"known error message ({match.signature.id})")
 

@@ -19,6 +19,7 @@ from typing import Literal
 
 from packaging.version import Version
 
+from envcheck.reports.word_filters import lower_cased
 from envcheck.versions import version_or_none
 
 CudnnRole = Literal["machine", "build", "unclear"]
@@ -117,7 +118,7 @@ class LibraryFacts:
 
 def read_library_facts(text: str) -> LibraryFacts:
     # A 5 MB paste: each pattern runs only on the lines holding its literal.
-    lowered = text.lower()
+    lowered = lower_cased(text)
     if len(lowered) != len(text):
         lowered = text  # lower() changed the length: no offsets to share (never in practice)
     loaded = tuple(_loaded_libraries(text)) if "generating link map" in lowered else ()

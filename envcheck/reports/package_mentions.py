@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 from packaging.version import Version
 
 from envcheck.knowledge.frameworks import normalized, shared_modules
 from envcheck.reports.line_facts import CudaMention, LineFacts
+from envcheck.reports.word_filters import may_hold, search_needing
 from envcheck.snapshot import Package
 from envcheck.versions import version_or_none
 
@@ -43,6 +44,8 @@ _NEGATED = re.compile(r"(?:\bnot|\bnever|n't|\bwithout)\b[^.;!?]{0,20}$", re.IGN
 _SENTENCE_END = re.compile(r"[.;!?](?:\s|$)|\b(?:but|then|instead|rather|except|without|not|"
                            r"uninstall\w*|remov\w*|replac\w*)\b|$", re.IGNORECASE)
 _TOKEN = re.compile(r"(?<![\w.-])([A-Za-z][\w.-]*[A-Za-z0-9])")
+# Texts one of which every match holds (envcheck.reports.word_filters).
+_NEGATED_NEEDS = ("not", "never", "n't", "without")
 
 
 def read_package_mentions(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
@@ -110,16 +113,24 @@ def _version(found: list[str]) -> Version | None:
 
 def _installed(line: str) -> tuple[Package, ...]:
     found: dict[str, Package] = {}
+    if not may_hold(("installed",), line):
+        return ()
     for match in _INSTALLED.finditer(line):
-        if _NEGATED.search(line, max(0, match.start() - 30), match.start()):
+        if search_needing(_NEGATED, _NEGATED_NEEDS, line, max(0, match.start() - 30),
+                          match.start()):
             continue
         end = _SENTENCE_END.search(line, match.end())
         clause = line[match.end():end.start() if end else len(line)]
         for token in _TOKEN.findall(clause):
             name = normalized(token)
-            if name in _known_names() or any(row.is_gpu(name) for row in shared_modules()):
+            if _is_framework(name):
                 found.setdefault(name, Package(name=name, version=""))
     return tuple(found.values())
+
+
+@lru_cache(maxsize=4096)  # a clause's words: a paste's prose repeats its vocabulary
+def _is_framework(name: str) -> bool:
+    return name in _known_names() or any(row.is_gpu(name) for row in shared_modules())
 
 
 @cache

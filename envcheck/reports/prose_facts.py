@@ -32,13 +32,18 @@ from packaging.version import Version
 
 from envcheck.knowledge.gpu_tables import find_gpu
 from envcheck.reports.line_facts import CudaMention, CudaRole, DockerRun, LineFacts, ReportedGpu
+from envcheck.reports.word_filters import search_needing
 from envcheck.snapshot import DriverVersion, Package
 from envcheck.versions import version_or_none
 
 # Names whose version follows them. Driver words in the languages seen in reports.
 _NAMES = (r"nvidia[\s_-]*driver|driver|驱动|ドライバ|драйвер|cuda|nvcc|cudnn|pytorch|torchvision|"
           r"torchaudio|torch|python|py|vllm|xformers|flash[-_]attn|bitsandbytes")
+# The names' first letters (д, ド, 驱 for драйвер, ドライバ, 驱动), tested first: most places
+# of a line start none of them.
+_NAME_STARTS = "bcdfnptvx\u0434\u30c9\u9a71"
 _NAME = re.compile(
+    r"(?=[" + _NAME_STARTS + r"])"
     r"(?<![A-Za-z0-9_./-])(?P<name>" + _NAMES + r")(?![A-Za-z])"
     # Looked ahead, not consumed: in "torch and cuda 11.8" the gap " and cuda " is refused
     # (not a plain gap, see _plain_gap) and "cuda" still gets its own match.
@@ -58,6 +63,10 @@ _PACKAGES = frozenset({"torchvision", "torchaudio", "vllm", "xformers", "flash-a
                        "flash_attn", "bitsandbytes"})
 _GPU_HINT = re.compile(r"rtx|gtx|tesla|quadro|titan|geforce|\b(?:[ahlvtpkb]\d|mx\d|\d{4})",
                        re.IGNORECASE)
+# _GPU_HINT in two parts: its words (looked for in the lower-cased line, the same answer for
+# a line of ASCII) and its numbers (only where the line holds a digit).
+_GPU_HINT_WORDS = ("rtx", "gtx", "tesla", "quadro", "titan", "geforce")
+_GPU_HINT_NUMBER = re.compile(r"\b(?:[ahlvtpkb]\d|mx\d|\d{4})", re.IGNORECASE)
 # Words between a name and its number that make the number something else ("torch has 3
 # issues", "python -m pip"): a gap is punctuation, markup and a few known words.
 _GAP_WORDS = frozenset({
@@ -71,6 +80,11 @@ _TOOLKIT_WORDS = re.compile(
     r"cudatoolkit|installed cuda|cuda installed|cuda-toolkit|local cuda", re.IGNORECASE)
 _TORCH_WORDS = re.compile(r"compiled with|built with|torch|pytorch|\+cu\d", re.IGNORECASE)
 _DRIVER_WORDS = re.compile(r"driver|nvidia-smi|驱动|ドライバ|драйвер", re.IGNORECASE)
+# Texts one of which every match of each pattern holds (envcheck.reports.word_filters).
+_TOOLKIT_NEEDS = ("nvcc", "toolkit", "cuda_home", "cuda_path", "/usr/local/cuda", "system cuda",
+                  "cuda compilation", "installed cuda", "cuda installed", "local cuda")
+_TORCH_NEEDS = ("compiled with", "built with", "torch", "+cu")
+_DRIVER_NEEDS = ("driver", "nvidia-smi", "驱动", "ドライバ", "драйвер")
 _OS = re.compile(
     r"(?<![\w.])(?P<os>(?:Ubuntu|Debian|CentOS|Rocky(?: Linux)?|AlmaLinux|RHEL|Fedora|"
     r"openSUSE|Arch Linux|Manjaro|Linux Mint|Pop!_OS)\s?\d{1,2}(?:\.\d{1,2}){0,2}(?:\s?LTS)?|"
@@ -175,10 +189,20 @@ def read_prose_os(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | N
 def read_prose_gpus(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
     """GPU names the GPU table knows, with a count: "2x RTX3090", "Tesla V100"."""
     line = lines[index]
-    if len(line) > 2_000 or not _GPU_HINT.search(line):
+    if len(line) > 2_000 or not _gpu_hint(line):
         return None
     gpus, count = _gpus(line)
     return (1, LineFacts(gpus=gpus, gpu_count=count)) if gpus else None
+
+
+def _gpu_hint(line: str) -> bool:
+    """Whether _GPU_HINT occurs in `line`, without its case-insensitive search at every
+    character of a line of prose."""
+    if not line.isascii():
+        return _GPU_HINT.search(line) is not None
+    lowered = line.lower()
+    return any(word in lowered for word in _GPU_HINT_WORDS) or (
+        _DIGIT.search(line) is not None and _GPU_HINT_NUMBER.search(line) is not None)
 
 
 def read_conda_command(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
@@ -209,7 +233,8 @@ def read_banner(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | Non
     line = lines[index]
     if "torch" not in line and "PyTorch" not in line:
         return None
-    if (match := _ULTRALYTICS.search(line)) and (
+    # Every banner holds "torch-" or "torch " (the pattern is case-sensitive).
+    if ("torch-" in line or "torch " in line) and (match := _ULTRALYTICS.search(line)) and (
             match.group("gpu") or _PRODUCT.search(line, 0, match.start("torch"))):
         # "CPU" counts only after the product name: "torch 2.0 CPU only" is a sentence
         torch = _version(match.group("torch"))
@@ -266,6 +291,13 @@ def read_build_output(lines: Sequence[str], index: int) -> tuple[int, LineFacts]
         if managed else None)
 
 
+def build_output_reads_one_line(lines: Sequence[str], index: int) -> bool:
+    """Whether read_build_output's answer at `index` depends on that line alone: it reads on
+    only for a `docker run` continued over a trailing backslash (see _continued)."""
+    line = lines[index]
+    return " run" not in line or _CONTINUED.search(line) is None
+
+
 # "only supported on CUDA 11.6 and above", "requires driver >= 525", "Python 3.8+": what a tool
 # asks for, not what the machine has. Read as a fact, flash-attn's own CUDA check made a
 # driver that "supports CUDA up to 11.6" out of its requirement (flashattn-825).
@@ -278,13 +310,17 @@ _REQUIRED_AFTER = re.compile(
     r"^(?:\+(?=\s*(?:$|[,.;:)\]]|(?:is |are )?(?:required|needed|only)\b))|"
     r"\s*(?:and (?:above|later|newer|higher|up)\b|or (?:above|later|newer|higher|greater)\b|"
     r"以上|及以上|или выше|以降))", re.IGNORECASE)
+_REQUIRED_BEFORE_NEEDS = (">=", "≥", "=>", "at least", "require", "need", "minimum",
+                          "supported on", "supports only", "only supports", "newer than",
+                          "higher than", "or newer", "or later")
 
 
 def _is_requirement(line: str, match: re.Match[str]) -> bool:
     before = line[max(0, match.start() - 30):match.start()]
     end = match.end("label") if match.group("label") else match.end("version")
     after = line[end:end + 20]
-    return bool(_REQUIRED_BEFORE.search(before) or _REQUIRED_AFTER.match(after))
+    return bool(search_needing(_REQUIRED_BEFORE, _REQUIRED_BEFORE_NEEDS, before)
+                or _REQUIRED_AFTER.match(after))
 
 
 def _versions(line: str) -> LineFacts | None:
@@ -336,6 +372,8 @@ def _versions(line: str) -> LineFacts | None:
 
 
 def _plain_gap(gap: str) -> bool:
+    if not gap.strip(" :"):
+        return True  # "torch 2.1", "CUDA: 12.1", "py3": no word (the split below finds none)
     if "==" in gap or gap.strip() == "=":
         return False  # a requirement (torch==1.0.0): what was asked for, read elsewhere
     words = [w for w in _GAP_PUNCT.split(gap.lower()) if w]
@@ -388,11 +426,12 @@ def _role(line: str, match: re.Match[str]) -> CudaRole:
     before = line[max(0, match.start() - 60):match.start()]
     after = line[match.end():match.end() + 30]
     near = before + " " + after
-    if _TOOLKIT_WORDS.search(near) or "toolkit" in match.group("gap").lower():
+    if search_needing(_TOOLKIT_WORDS, _TOOLKIT_NEEDS, near) or (
+            "toolkit" in match.group("gap").lower()):
         return "toolkit"
-    if _TORCH_WORDS.search(before[-40:]):
+    if search_needing(_TORCH_WORDS, _TORCH_NEEDS, before[-40:]):
         return "torch"
-    if _DRIVER_WORDS.search(near):
+    if search_needing(_DRIVER_WORDS, _DRIVER_NEEDS, near):
         return "driver"
     return "unknown"
 

@@ -25,10 +25,14 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from itertools import accumulate
 from typing import Literal
 
 from envcheck.findings import Finding
 from envcheck.knowledge.remedies import Remedy, remedies
+from envcheck.knowledge.signatures import required_literals
+from envcheck.reports.word_filters import lower_cased
 
 Outcome = Literal["worked", "failed"]
 
@@ -105,7 +109,8 @@ def read_remedies(lines: Sequence[str], text: str) -> tuple[RemedyTrial, ...]:
     # distinct line once per remedy.
     named: dict[tuple[str, str], bool] = {}
     found: list[RemedyTrial] = []
-    for index, remedy in _candidate_lines(lines, remedies()):
+    lowered = lower_cased(text)  # for the remedies' words and the contexts' texts
+    for index, remedy in _candidate_lines(lines, remedies(), text, lowered):
         line = lines[index]
         key = (remedy.id, line)
         if key not in named:
@@ -115,7 +120,7 @@ def read_remedies(lines: Sequence[str], text: str) -> tuple[RemedyTrial, ...]:
         if remedy.context is not None:
             if remedy.id not in context:
                 # Once per remedy: setdefault would search the whole paste on every line.
-                context[remedy.id] = remedy.context.search(text) is not None
+                context[remedy.id] = _holds(remedy.context, text, lowered)
             if not context[remedy.id]:
                 continue
         found.append(RemedyTrial(remedy=remedy, outcome=_outcome(lines, index, remedy),
@@ -123,17 +128,43 @@ def read_remedies(lines: Sequence[str], text: str) -> tuple[RemedyTrial, ...]:
     return tuple(found)
 
 
-def _candidate_lines(lines: Sequence[str], table: Sequence[Remedy]) -> list[tuple[int, Remedy]]:
+def _holds(pattern: re.Pattern[str], text: str, lowered: str) -> bool:
+    """Does `pattern` (case-insensitive) occur in `text` (`lowered` in lower case)? A paste
+    without one of the texts every match holds is answered without searching it (a 5 MB
+    paste: a tenth of a second)."""
+    literals = _required_literals(pattern.pattern)
+    # The four letters a case-insensitive ASCII letter also matches that lower() does not
+    # turn into that letter (Python's re documentation) make the test inexact.
+    if literals is not None and not any(letter in text for letter in _FOLDED) and not any(
+            literal in lowered for literal in literals):
+        return False
+    return pattern.search(text) is not None
+
+
+_FOLDED = ("\u0130", "\u0131", "\u017f")  # dotted I, dotless i, long s (Kelvin lowers to k)
+
+
+@cache
+def _required_literals(pattern: str) -> tuple[str, ...] | None:
+    return required_literals(pattern)
+
+
+def _candidate_lines(lines: Sequence[str], table: Sequence[Remedy], text: str,
+                     lowered: str) -> list[tuple[int, Remedy]]:
     """(line, remedy) pairs whose line holds one of the remedy's words: the paste is searched
-    once per word (a 5 MB paste has ~100,000 lines; a regex each would take a second)."""
-    joined = "\n".join(lines).lower()
-    if len(joined) != sum(len(line) + 1 for line in lines) - 1:
+    once per word (a 5 MB paste has ~100,000 lines; a regex each would take a second).
+    `lines` are `text`'s lines cleaned (quote markers, fences and trailing space taken out):
+    a word on a cleaned line is on the paste's line, so the paste (`lowered`, already made
+    for the contexts) is searched, and the remedy's pattern then reads the cleaned line."""
+    if len(lowered) == len(text) and text.count("\n") == len(lines) - 1:
+        return _candidates_in(lowered, table)
+    written = "\n".join(lines)
+    joined = written.lower()
+    if len(joined) != len(written):
         # lower() changed the length (a few non-ASCII letters do): look line by line.
         return [(index, remedy) for index, line in enumerate(lines) for remedy in table
                 if any(word in line.lower() for word in remedy.words)]
-    starts = [0]
-    for line in lines[:-1]:
-        starts.append(starts[-1] + len(line) + 1)
+    starts = list(accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
     pairs: dict[tuple[int, str], tuple[int, Remedy]] = {}
     order = {remedy.id: position for position, remedy in enumerate(table)}
     for remedy in table:
@@ -145,6 +176,26 @@ def _candidate_lines(lines: Sequence[str], table: Sequence[Remedy]) -> list[tupl
                 position = joined.find(word, starts[index + 1] if index + 1 < len(starts)
                                        else len(joined))
     return sorted(pairs.values(), key=lambda pair: (pair[0], order[pair[1].id]))
+
+
+def _candidates_in(lowered: str, table: Sequence[Remedy]) -> list[tuple[int, Remedy]]:
+    """_candidate_lines' pairs, the line of each hit counted from the line breaks before it."""
+    hits: list[tuple[int, int, Remedy]] = []
+    for order, remedy in enumerate(table):
+        for word in remedy.words:
+            position = lowered.find(word)
+            while position != -1:
+                hits.append((position, order, remedy))
+                following = lowered.find("\n", position)
+                position = -1 if following == -1 else lowered.find(word, following + 1)
+    pairs: dict[tuple[int, str], tuple[int, int, Remedy]] = {}
+    line, counted = 0, 0
+    for position, order, remedy in sorted(hits, key=lambda hit: hit[0]):
+        line += lowered.count("\n", counted, position)
+        counted = position
+        pairs.setdefault((line, remedy.id), (line, order, remedy))
+    return [(line, remedy) for line, _, remedy in sorted(pairs.values(),
+                                                          key=lambda pair: pair[:2])]
 
 
 def _outcome(lines: Sequence[str], index: int, remedy: Remedy) -> Outcome | None:

@@ -51,6 +51,7 @@ from envcheck.reports.nccl_settings import read_nccl_setting
 from envcheck.reports.package_lists import normalize_name, parse_requirement_line
 from envcheck.reports.package_mentions import read_package_mentions
 from envcheck.reports.prose_facts import (
+    build_output_reads_one_line,
     read_banner,
     read_build_output,
     read_conda_command,
@@ -208,6 +209,11 @@ READS_RUNS: frozenset[SegmentKind] = frozenset({
 })
 """Readers that read a run of lines of any length (nccl-tests' device lines): run on every
 line they are given, their answers not kept."""
+WINDOW_AT: dict[SegmentKind, Callable[[list[str], int], bool]] = {
+    "build-output": build_output_reads_one_line,
+}
+"""For a reader of READS_RUNS, whether its answer at a line depends on the line's window
+alone (a build line that no backslash continues): that answer is kept like the others'."""
 
 
 # Every key collect_env has printed since torch 1.0 (older ones first); "Version of relevant
@@ -358,6 +364,7 @@ _OUTSIDE_BLOCKS: frozenset[SegmentKind] = frozenset({"prose", "prose-os", "prose
 
 _IS_OUTSIDE = tuple(kind in _OUTSIDE_BLOCKS for kind, _ in LINE_READERS)
 _READS_RUN = tuple(kind in READS_RUNS for kind, _ in LINE_READERS)
+_WINDOW_AT = tuple(WINDOW_AT.get(kind) for kind, _ in LINE_READERS)
 _IS_PROSE = tuple(kind.startswith("prose") for kind, _ in LINE_READERS)
 
 
@@ -418,7 +425,8 @@ def _read_window(lines: list[str], index: int, positions: tuple[int, ...], in_bl
     for position in positions:  # in LINE_READERS order within a line
         if in_block and _IS_OUTSIDE[position]:
             continue
-        if _READS_RUN[position]:
+        if _READS_RUN[position] and not (
+                (within := _WINDOW_AT[position]) is not None and within(lines, index)):
             reads.append((position, None))
         elif (read := LINE_READERS[position][1](lines, index)) is not None:
             reads.append((position, read))
@@ -450,6 +458,7 @@ class _Scanner:
             (self._pip_list, ("Package",)),
             (self._freeze, ("=", "@", "-e")),
         )
+        self._steps_by_anchors: dict[frozenset[str], tuple[Callable[[int], int | None], ...]] = {}
 
     def run(self) -> list[Segment]:
         index = 0
@@ -474,13 +483,16 @@ class _Scanner:
         per distinct line)."""
         if not line.strip():
             return ()
-        anchors = set(_ANCHOR.findall(line))
+        anchors = frozenset(_ANCHOR.findall(line))
         if not anchors:
             return ()
-        if "=>" in anchors:
-            anchors.add("=")  # "=>" holds "="
-        return tuple(step for step, step_anchors in self._steps
-                     if not anchors.isdisjoint(step_anchors))
+        # Lines hold few distinct sets of anchors: the steps are chosen once per set.
+        steps = self._steps_by_anchors.get(anchors)
+        if steps is None:
+            held = anchors | {"="} if "=>" in anchors else anchors  # "=>" holds "="
+            steps = self._steps_by_anchors[anchors] = tuple(
+                step for step, step_anchors in self._steps if not held.isdisjoint(step_anchors))
+        return steps
 
     def _emit(self, kind: SegmentKind, start: int, end: int) -> int:
         self._segments.append(

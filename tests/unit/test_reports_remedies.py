@@ -257,3 +257,16 @@ def test_a_memory_budget_alone_is_a_fact_of_the_report() -> None:
     result = run_doctor(DoctorRequest(snapshot=report.snapshot, missing=report.missing,
                                       report=report))
     assert [f.id for f in result.findings] == ["vllm-memory-budget-too-high"]
+
+
+@pytest.mark.parametrize(("context", "expected"), [
+    # https://github.com/fastai/docker-containers/issues/21 (its error, as others capitalise it)
+    ("ERROR: Unexpected BUS ERROR encountered in worker.", ["container-shm-raised-for-dataloader"]),
+    # synthetic: the long s a case-insensitive 's' also matches, and lower() keeps: the
+    # pattern decides, not a search of the lower-cased paste
+    ("Unexpected BU\u017f ERROR", ["container-shm-raised-for-dataloader"]),
+    ("RuntimeError: a worker is killed", []),
+])
+def test_a_context_is_read_in_any_case(context: str, expected: list[str]) -> None:
+    assert _worked(f"{context}\nIt seems to need the --shm-size=3G. So far its working.") == (
+        expected)
