@@ -25,7 +25,7 @@ maintainer reads them all; so does this module, with these limits:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 
 from packaging.version import Version
@@ -436,10 +436,22 @@ def _role(line: str, match: re.Match[str]) -> CudaRole:
     return "unknown"
 
 
+# The same pattern in lower case, for the lower-cased ASCII line: a case-insensitive search
+# costs Python's re about half again as much (tests/unit/test_reports_fast_paths.py holds the
+# two to the same matches on every recorded line).
+_GPU_CANDIDATE_LOWER = re.compile(_GPU_CANDIDATE.pattern.lower().replace("(?p<", "(?P<"))
+
+
+def _gpu_candidates(line: str) -> Iterator[re.Match[str]]:
+    if line.isascii():
+        return _GPU_CANDIDATE_LOWER.finditer(line.lower())
+    return _GPU_CANDIDATE.finditer(line)
+
+
 def _gpus(line: str) -> tuple[tuple[ReportedGpu, ...], int | None]:
     found: list[ReportedGpu] = []
     count: int | None = None
-    for match in _GPU_CANDIDATE.finditer(line):
+    for match in _gpu_candidates(line):
         name = match.group("name")
         if _BARE_NUMBER.match(name) and not _GPU_CUE.search(line):
             continue

@@ -4,6 +4,8 @@ on the lower-cased line, checks that a digit is there, patterns split in parts."
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -145,3 +147,19 @@ def test_remedy_candidates_from_the_paste_are_those_of_its_cleaned_lines(text: s
     from_paste = remedy_reader._candidate_lines(lines, table, text, text.lower())
     from_lines = remedy_reader._candidate_lines(lines, table, "", "")  # the lines joined
     assert _named(lines, from_paste) == _named(lines, from_lines)
+
+
+def test_the_gpu_names_read_from_the_lower_cased_line_are_the_same(
+        recorded_lines: list[str]) -> None:
+    # _gpus reads an ASCII line with the lower-case pattern; it must find what the
+    # case-insensitive pattern finds, names and counts alike.
+    from envcheck.reports.prose_facts import _GPU_CANDIDATE, _gpu_candidates, _known_gpu
+
+    def found(matches: Iterable[re.Match[str]]) -> list[tuple[str | None, str | None]]:
+        return [(_known_gpu(m.group("name").strip()), m.group("count") or m.group("count_after"))
+                for m in matches]
+
+    lines = [*recorded_lines, "GPU: 2x RTX3090", "Tesla V100-SXM2-32GB x8", "rtx 4090 Laptop",
+             "NVIDIA GeForce GTX 1080 Ti.", "a100 and H100 80GB", "8 x A6000"]
+    for line in lines:
+        assert found(_gpu_candidates(line)) == found(_GPU_CANDIDATE.finditer(line)), line
