@@ -335,51 +335,10 @@ def required_literal(pattern: str) -> str | None:
     """The longest lower-case text every match of `pattern` contains (>= 4 characters), read
     from its top level (outside groups and classes, not under a quantifier); None when the
     pattern has a top-level alternative or no such text."""
-    runs: list[str] = []
-    current: list[str] = []
-    depth = 0
-    index = 0
-
-    def end_run() -> None:
-        if current:
-            runs.append("".join(current))
-            current.clear()
-
-    while index < len(pattern):
-        char = pattern[index]
-        following = pattern[index + 1] if index + 1 < len(pattern) else ""
-        if char == "\\":
-            escaped = pattern[index + 1:index + 2]
-            index += 2
-            quantified = pattern[index:index + 1] in _QUANTIFIERS
-            if depth == 0 and escaped and not escaped.isalnum() and not quantified:
-                current.append(escaped)
-            else:
-                end_run()
-            continue
-        if char == "[":
-            end_run()
-            close = pattern.find("]", index + 2)
-            index = close + 1 if close != -1 else len(pattern)
-            if depth == 0 and pattern[index:index + 1] in _QUANTIFIERS:
-                pass
-            continue
-        if char == "(":
-            depth += 1
-            end_run()
-        elif char == ")":
-            depth -= 1
-            end_run()
-        elif char == "|" and depth == 0:
-            return None
-        elif depth == 0 and _LITERAL_CHARS.fullmatch(char) and following not in _QUANTIFIERS:
-            current.append(char)
-        else:
-            end_run()
-        index += 1
-    end_run()
-    best = max(runs, key=len, default="")
-    return best.lower() if len(best) >= 4 else None
+    if len(_top_level_branches(pattern)) > 1:
+        return None
+    runs, _groups = _top_level_pieces(pattern)
+    return max(runs, key=len, default=None)
 
 
 @cache
