@@ -25,8 +25,8 @@ maintainer reads them all; so does this module, with these limits:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from functools import cache
+from collections.abc import Iterable, Sequence
+from functools import cache, lru_cache
 
 from packaging.version import Version
 
@@ -189,9 +189,20 @@ def read_prose_os(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | N
 def read_prose_gpus(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
     """GPU names the GPU table knows, with a count: "2x RTX3090", "Tesla V100"."""
     line = lines[index]
-    if len(line) > 2_000 or not _gpu_hint(line):
+    if len(line) > 2_000:
         return None
-    gpus, count = _gpus(line)
+    if line.isascii():
+        lowered = line.lower()
+        hint, spans, cue = _ascii_reading(_digits_as_zero(lowered))
+        if not hint:
+            return None
+        candidates = _named(lowered, spans)
+    else:
+        if _GPU_HINT.search(line) is None:
+            return None
+        candidates = _gpu_candidates(line)
+        cue = _GPU_CUE.search(line) is not None
+    gpus, count = _gpus(candidates, cue)
     return (1, LineFacts(gpus=gpus, gpu_count=count)) if gpus else None
 
 
@@ -200,9 +211,40 @@ def _gpu_hint(line: str) -> bool:
     character of a line of prose."""
     if not line.isascii():
         return _GPU_HINT.search(line) is not None
-    lowered = line.lower()
-    return any(word in lowered for word in _GPU_HINT_WORDS) or (
-        _DIGIT.search(line) is not None and _GPU_HINT_NUMBER.search(line) is not None)
+    return _ascii_reading(_digits_as_zero(line.lower()))[0]
+
+
+# Every ASCII digit as 0. _GPU_HINT, _GPU_CANDIDATE and _GPU_CUE tell no digit from another
+# (they have \d and no digit of their own), so each matches a line with its digits so mapped
+# at the same places: a long log's lines that differ only in their numbers (a step, a
+# batch, a memory size) are searched once, and the names and counts read from the line.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _digits_as_zero(ascii_text: str) -> str:
+    return ascii_text.encode("ascii").translate(_DIGITS_AS_ZERO).decode("ascii")
+
+
+@lru_cache(maxsize=4_096)
+def _ascii_reading(shape: str) -> tuple[bool, tuple[tuple[int, int, int, int], ...], bool]:
+    """For a lower-cased ASCII line with its digits as 0: whether _GPU_HINT occurs, where
+    _GPU_CANDIDATE_LOWER matches (name start, end, count start, end; the count's -1 when
+    there is none) and whether _GPU_CUE occurs (the last two only with the hint)."""
+    if not any(word in shape for word in _GPU_HINT_WORDS) and (
+            _DIGIT.search(shape) is None or _GPU_HINT_NUMBER.search(shape) is None):
+        return False, (), False
+    spans = []
+    for match in _GPU_CANDIDATE_LOWER.finditer(shape):
+        count = "count" if match.group("count") else "count_after"
+        spans.append((*match.span("name"), *match.span(count)))
+    return True, tuple(spans), _GPU_CUE.search(shape) is not None
+
+
+def _named(lowered: str, spans: tuple[tuple[int, int, int, int], ...]
+           ) -> tuple[tuple[str, str | None], ...]:
+    return tuple((lowered[name_start:name_end],
+                  lowered[count_start:count_end] if count_start != -1 else None)
+                 for name_start, name_end, count_start, count_end in spans)
 
 
 def read_conda_command(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
@@ -442,25 +484,30 @@ def _role(line: str, match: re.Match[str]) -> CudaRole:
 _GPU_CANDIDATE_LOWER = re.compile(_GPU_CANDIDATE.pattern.lower().replace("(?p<", "(?P<"))
 
 
-def _gpu_candidates(line: str) -> Iterator[re.Match[str]]:
+def _gpu_candidates(line: str) -> tuple[tuple[str, str | None], ...]:
+    """Each _GPU_CANDIDATE match's (name, count or None), in order; an ASCII line's name
+    lower-cased."""
     if line.isascii():
-        return _GPU_CANDIDATE_LOWER.finditer(line.lower())
-    return _GPU_CANDIDATE.finditer(line)
+        lowered = line.lower()
+        return _named(lowered, _ascii_reading(_digits_as_zero(lowered))[1])
+    return tuple((match.group("name"), match.group("count") or match.group("count_after"))
+                 for match in _GPU_CANDIDATE.finditer(line))
 
 
-def _gpus(line: str) -> tuple[tuple[ReportedGpu, ...], int | None]:
+def _gpus(candidates: Iterable[tuple[str, str | None]], cue: bool
+          ) -> tuple[tuple[ReportedGpu, ...], int | None]:
+    """The GPUs the table knows among `candidates` (name, count), with their count; a bare
+    number only with a `cue` (_GPU_CUE) in the line."""
     found: list[ReportedGpu] = []
     count: int | None = None
-    for match in _gpu_candidates(line):
-        name = match.group("name")
-        if _BARE_NUMBER.match(name) and not _GPU_CUE.search(line):
+    for name, number in candidates:
+        if _BARE_NUMBER.match(name) and not cue:
             continue
         model = _known_gpu(name.strip())
         if model is None:
             continue
         if not any(gpu.name == model for gpu in found):
             found.append(ReportedGpu(index=None, name=model))
-        number = match.group("count") or match.group("count_after")
         if number and 1 <= int(number) <= 64:
             count = int(number)
     return tuple(found), count
