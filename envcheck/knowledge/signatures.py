@@ -178,15 +178,17 @@ class _Held:
 
     def __init__(self, distinct: str) -> None:
         self._distinct = distinct
-        self._shapes = b"\n".join(dict.fromkeys(
-            _digits_as_zero(distinct).split(b"\n")))
+        shapes = b"\n".join(dict.fromkeys(_digits_as_zero(distinct).split(b"\n")))
+        # Lines that stay distinct with their digits as 0 (prose): one search, not two.
+        self._shapes = shapes if 2 * len(shapes) < len(distinct) else None
         self._known: dict[str, bool] = {}
 
     def __call__(self, text: str) -> bool:
         known = self._known.get(text)
         if known is None:
             known = self._known[text] = (
-                _digits_as_zero(text) in self._shapes and text in self._distinct)
+                self._shapes is None or _digits_as_zero(text) in self._shapes) and (
+                    text in self._distinct)
         return known
 
 

@@ -32,11 +32,15 @@ def test_held_agrees_with_a_substring_test_on_every_recorded_report() -> None:
 
 def test_a_number_that_differs_only_in_the_mapped_digits_is_not_held() -> None:
     # A training log's lines (step numbers differ) and a signature's text with a number.
-    held = signatures._Held("cuda 11.8 step 1\nlibcudart.so.11.0: cannot open\n")
+    steps = "".join(f"step {step}\n" for step in range(1, 200))
+    held = signatures._Held(steps + "cuda 11.8\nlibcudart.so.11.0: cannot open\n")
+    assert held._shapes is not None  # the lines' shapes are searched first
     assert held("libcudart.so.11.0")
     assert not held("libcudart.so.12.0")
     assert not held("cuda 12.1")
     assert held("step 1")
+    assert held("step 199")
+    assert not held("step 200")
 
 
 @given(st.text(alphabet="ab019\n .", max_size=40), st.text(alphabet="ab019 .", max_size=6))
