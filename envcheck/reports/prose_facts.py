@@ -31,6 +31,7 @@ from functools import cache, lru_cache
 from packaging.version import Version
 
 from envcheck.knowledge.gpu_tables import find_gpu
+from envcheck.reports.digit_shapes import ascii_digit_shape
 from envcheck.reports.line_facts import CudaMention, CudaRole, DockerRun, LineFacts, ReportedGpu
 from envcheck.reports.word_filters import search_needing
 from envcheck.snapshot import DriverVersion, Package
@@ -193,7 +194,7 @@ def read_prose_gpus(lines: Sequence[str], index: int) -> tuple[int, LineFacts] |
         return None
     if line.isascii():
         lowered = line.lower()
-        hint, spans, cue = _ascii_reading(_digits_as_zero(lowered))
+        hint, spans, cue = _ascii_reading(ascii_digit_shape(lowered))
         if not hint:
             return None
         candidates = _named(lowered, spans)
@@ -211,20 +212,13 @@ def _gpu_hint(line: str) -> bool:
     character of a line of prose."""
     if not line.isascii():
         return _GPU_HINT.search(line) is not None
-    return _ascii_reading(_digits_as_zero(line.lower()))[0]
+    return _ascii_reading(ascii_digit_shape(line.lower()))[0]
 
 
-# Every ASCII digit as 0. _GPU_HINT, _GPU_CANDIDATE and _GPU_CUE tell no digit from another
-# (they have \d and no digit of their own), so each matches a line with its digits so mapped
-# at the same places: a long log's lines that differ only in their numbers (a step, a
-# batch, a memory size) are searched once, and the names and counts read from the line.
-_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-
-
-def _digits_as_zero(ascii_text: str) -> str:
-    return ascii_text.encode("ascii").translate(_DIGITS_AS_ZERO).decode("ascii")
-
-
+# _GPU_HINT, _GPU_CANDIDATE and _GPU_CUE tell no digit from another, so each matches a line
+# and its digit shape at the same places (envcheck.reports.digit_shapes): a long log's lines
+# that differ only in their numbers are searched once, the names and counts read from the
+# line.
 @lru_cache(maxsize=4_096)
 def _ascii_reading(shape: str) -> tuple[bool, tuple[tuple[int, int, int, int], ...], bool]:
     """For a lower-cased ASCII line with its digits as 0: whether _GPU_HINT occurs, where
@@ -489,7 +483,7 @@ def _gpu_candidates(line: str) -> tuple[tuple[str, str | None], ...]:
     lower-cased."""
     if line.isascii():
         lowered = line.lower()
-        return _named(lowered, _ascii_reading(_digits_as_zero(lowered))[1])
+        return _named(lowered, _ascii_reading(ascii_digit_shape(lowered))[1])
     return tuple((match.group("name"), match.group("count") or match.group("count_after"))
                  for match in _GPU_CANDIDATE.finditer(line))
 
