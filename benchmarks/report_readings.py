@@ -23,6 +23,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from packaging.specifiers import SpecifierSet
+
 from envcheck.errors import ParseError
 from envcheck.jsoncodec import encode
 from envcheck.reports.build import snapshot_from_report
@@ -61,10 +63,13 @@ def reading_of(text: str) -> object:
 
 
 def _encoded(value: object) -> object:
-    """`encode`, and a compiled pattern (a remedy row's) as its source: the readings hold
-    table rows, which are not documents the codec writes."""
+    """`encode`, a compiled pattern (a remedy row's) as its source and a version range (a
+    stated requirement's) as its text: the readings hold table rows, which are not
+    documents the codec writes."""
     if isinstance(value, re.Pattern):
         return value.pattern
+    if isinstance(value, SpecifierSet):
+        return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _encoded(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple | list):

@@ -75,6 +75,7 @@ def match_error(text: str) -> tuple[SignatureMatch, ...]:
     # No literal or required text holds a line break, so whether one is in the paste is
     # answered by its distinct lines: a long paste repeats lines, and most texts are absent.
     distinct = "\n".join(dict.fromkeys(lowered.split("\n")))
+    held = _Held(distinct)
     for index, (signature, pattern) in enumerate(_compiled_table()):
         literals = _literals()[index]
         if literals is None:
@@ -82,11 +83,13 @@ def match_error(text: str) -> tuple[SignatureMatch, ...]:
         else:
             # A 5 MB paste: 100 case-insensitive regexes over it take seconds; a substring
             # test each, and the regex only around where its literal occurs, milliseconds.
-            if not any(literal in distinct for literal in literals) or not _holds_required(
-                    _required()[index], distinct):
+            if not any(held(literal) for literal in literals) or not all(
+                    any(all(held(part) for part in texts) for texts in alternatives)
+                    for alternatives in _required()[index]):
                 continue
             anchors = _anchors()[index]
-            positions = [p for p in (lowered.find(anchor) for anchor in anchors) if p != -1]
+            positions = [p for p in (lowered.find(anchor) for anchor in anchors if held(anchor))
+                         if p != -1]
             if not positions:
                 continue  # every match holds one of the anchors
             hit = (_search_near(pattern, text, lowered, anchors, min(positions),
@@ -159,6 +162,38 @@ def _search_near(pattern: re.Pattern[str], text: str, lowered: str, literals: tu
             return hit
         position = following
         start, end = following - _LOOKBEHIND, following + _LOOKBEHIND
+
+
+# Every ASCII digit as 0: a text's digits so mapped are in a paste's digits so mapped
+# whenever the text is in the paste (the map changes each character alone).
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+
+
+class _Held:
+    """Whether a text (lower case, no line break) is in a paste's distinct lowered lines,
+    each text asked once. A long log's lines differ mostly in their numbers (a step, a loss,
+    a time): with every digit as 0 they are a few distinct lines, a few kilobytes where the
+    paste is megabytes, and a text absent there is absent from the paste, found so without
+    a search through it. A text found there is looked for in the paste itself."""
+
+    def __init__(self, distinct: str) -> None:
+        self._distinct = distinct
+        shapes = b"\n".join(dict.fromkeys(_digits_as_zero(distinct).split(b"\n")))
+        # Lines that stay distinct with their digits as 0 (prose): one search, not two.
+        self._shapes = shapes if 2 * len(shapes) < len(distinct) else None
+        self._known: dict[str, bool] = {}
+
+    def __call__(self, text: str) -> bool:
+        known = self._known.get(text)
+        if known is None:
+            known = self._known[text] = (
+                self._shapes is None or _digits_as_zero(text) in self._shapes) and (
+                    text in self._distinct)
+        return known
+
+
+def _digits_as_zero(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZERO)
 
 
 def _next_occurrence(lowered: str, literals: tuple[str, ...], position: int) -> int | None:

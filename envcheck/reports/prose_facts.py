@@ -25,12 +25,13 @@ maintainer reads them all; so does this module, with these limits:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from functools import cache
+from collections.abc import Iterable, Sequence
+from functools import cache, lru_cache
 
 from packaging.version import Version
 
 from envcheck.knowledge.gpu_tables import find_gpu
+from envcheck.reports.digit_shapes import ascii_digit_shape
 from envcheck.reports.line_facts import CudaMention, CudaRole, DockerRun, LineFacts, ReportedGpu
 from envcheck.reports.word_filters import search_needing
 from envcheck.snapshot import DriverVersion, Package
@@ -189,9 +190,20 @@ def read_prose_os(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | N
 def read_prose_gpus(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
     """GPU names the GPU table knows, with a count: "2x RTX3090", "Tesla V100"."""
     line = lines[index]
-    if len(line) > 2_000 or not _gpu_hint(line):
+    if len(line) > 2_000:
         return None
-    gpus, count = _gpus(line)
+    if line.isascii():
+        lowered = line.lower()
+        hint, spans, cue = _ascii_reading(ascii_digit_shape(lowered))
+        if not hint:
+            return None
+        candidates = _named(lowered, spans)
+    else:
+        if _GPU_HINT.search(line) is None:
+            return None
+        candidates = _gpu_candidates(line)
+        cue = _GPU_CUE.search(line) is not None
+    gpus, count = _gpus(candidates, cue)
     return (1, LineFacts(gpus=gpus, gpu_count=count)) if gpus else None
 
 
@@ -200,9 +212,33 @@ def _gpu_hint(line: str) -> bool:
     character of a line of prose."""
     if not line.isascii():
         return _GPU_HINT.search(line) is not None
-    lowered = line.lower()
-    return any(word in lowered for word in _GPU_HINT_WORDS) or (
-        _DIGIT.search(line) is not None and _GPU_HINT_NUMBER.search(line) is not None)
+    return _ascii_reading(ascii_digit_shape(line.lower()))[0]
+
+
+# _GPU_HINT, _GPU_CANDIDATE and _GPU_CUE tell no digit from another, so each matches a line
+# and its digit shape at the same places (envcheck.reports.digit_shapes): a long log's lines
+# that differ only in their numbers are searched once, the names and counts read from the
+# line.
+@lru_cache(maxsize=4_096)
+def _ascii_reading(shape: str) -> tuple[bool, tuple[tuple[int, int, int, int], ...], bool]:
+    """For a lower-cased ASCII line with its digits as 0: whether _GPU_HINT occurs, where
+    _GPU_CANDIDATE_LOWER matches (name start, end, count start, end; the count's -1 when
+    there is none) and whether _GPU_CUE occurs (the last two only with the hint)."""
+    if not any(word in shape for word in _GPU_HINT_WORDS) and (
+            _DIGIT.search(shape) is None or _GPU_HINT_NUMBER.search(shape) is None):
+        return False, (), False
+    spans = []
+    for match in _GPU_CANDIDATE_LOWER.finditer(shape):
+        count = "count" if match.group("count") else "count_after"
+        spans.append((*match.span("name"), *match.span(count)))
+    return True, tuple(spans), _GPU_CUE.search(shape) is not None
+
+
+def _named(lowered: str, spans: tuple[tuple[int, int, int, int], ...]
+           ) -> tuple[tuple[str, str | None], ...]:
+    return tuple((lowered[name_start:name_end],
+                  lowered[count_start:count_end] if count_start != -1 else None)
+                 for name_start, name_end, count_start, count_end in spans)
 
 
 def read_conda_command(lines: Sequence[str], index: int) -> tuple[int, LineFacts] | None:
@@ -442,25 +478,30 @@ def _role(line: str, match: re.Match[str]) -> CudaRole:
 _GPU_CANDIDATE_LOWER = re.compile(_GPU_CANDIDATE.pattern.lower().replace("(?p<", "(?P<"))
 
 
-def _gpu_candidates(line: str) -> Iterator[re.Match[str]]:
+def _gpu_candidates(line: str) -> tuple[tuple[str, str | None], ...]:
+    """Each _GPU_CANDIDATE match's (name, count or None), in order; an ASCII line's name
+    lower-cased."""
     if line.isascii():
-        return _GPU_CANDIDATE_LOWER.finditer(line.lower())
-    return _GPU_CANDIDATE.finditer(line)
+        lowered = line.lower()
+        return _named(lowered, _ascii_reading(ascii_digit_shape(lowered))[1])
+    return tuple((match.group("name"), match.group("count") or match.group("count_after"))
+                 for match in _GPU_CANDIDATE.finditer(line))
 
 
-def _gpus(line: str) -> tuple[tuple[ReportedGpu, ...], int | None]:
+def _gpus(candidates: Iterable[tuple[str, str | None]], cue: bool
+          ) -> tuple[tuple[ReportedGpu, ...], int | None]:
+    """The GPUs the table knows among `candidates` (name, count), with their count; a bare
+    number only with a `cue` (_GPU_CUE) in the line."""
     found: list[ReportedGpu] = []
     count: int | None = None
-    for match in _gpu_candidates(line):
-        name = match.group("name")
-        if _BARE_NUMBER.match(name) and not _GPU_CUE.search(line):
+    for name, number in candidates:
+        if _BARE_NUMBER.match(name) and not cue:
             continue
         model = _known_gpu(name.strip())
         if model is None:
             continue
         if not any(gpu.name == model for gpu in found):
             found.append(ReportedGpu(index=None, name=model))
-        number = match.group("count") or match.group("count_after")
         if number and 1 <= int(number) <= 64:
             count = int(number)
     return tuple(found), count

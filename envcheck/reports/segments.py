@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from envcheck.reports.digit_shapes import digit_shape
 from envcheck.reports.install_logs import (
     read_debian_packages,
     read_pip_command,
@@ -463,12 +464,15 @@ class _Scanner:
     def run(self) -> list[Segment]:
         index = 0
         count = len(self._lines)
+        # By the line's digit shape: _ANCHOR has no digit, and a log's lines differ in
+        # their numbers (envcheck.reports.digit_shapes).
         steps_of: dict[str, tuple[Callable[[int], int | None], ...]] = {}
         while index < count:
             line = self._lines[index]
-            steps = steps_of.get(line)
+            shape = digit_shape(line) or line
+            steps = steps_of.get(shape)
             if steps is None:
-                steps = steps_of[line] = self._steps_of(line)
+                steps = steps_of[shape] = self._steps_of(shape)
             for step in steps:
                 end = step(index)
                 if end is not None:

@@ -159,7 +159,39 @@ def test_the_gpu_names_read_from_the_lower_cased_line_are_the_same(
         return [(_known_gpu(m.group("name").strip()), m.group("count") or m.group("count_after"))
                 for m in matches]
 
+    def read(line: str) -> list[tuple[str | None, str | None]]:
+        return [(_known_gpu(name.strip()), count) for name, count in _gpu_candidates(line)]
+
     lines = [*recorded_lines, "GPU: 2x RTX3090", "Tesla V100-SXM2-32GB x8", "rtx 4090 Laptop",
-             "NVIDIA GeForce GTX 1080 Ti.", "a100 and H100 80GB", "8 x A6000"]
+             "NVIDIA GeForce GTX 1080 Ti.", "a100 and H100 80GB", "8 x A6000",
+             # _gpus searches a line with its digits as 0 (once per such shape): the names
+             # and counts still come from the line's own digits.
+             "GPU: 4x RTX 3090", "GPU: 2x RTX 4090", "batch 1234 of 4090 (gpu 3090)"]
     for line in lines:
-        assert found(_gpu_candidates(line)) == found(_GPU_CANDIDATE.finditer(line)), line
+        assert read(line) == found(_GPU_CANDIDATE.finditer(line)), line
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(["RTX", "rtx", "3090", "4090", "2x", "x8", "A100", "a6000",
+                                 "GPU", "gpu", "1234", "12", " ", ": ", "Ti", "card", "v1"]),
+                max_size=12))
+def test_gpus_read_with_digits_as_zero_are_those_of_the_line(words: list[str]) -> None:
+    # read_prose_gpus searches an ASCII line with its digits as 0 (once per such shape): what
+    # it reads must be what the patterns find in the line itself.
+    from envcheck.reports.prose_facts import (
+        _GPU_CANDIDATE,
+        _GPU_CUE,
+        _GPU_HINT,
+        _gpus,
+        read_prose_gpus,
+    )
+
+    line = "".join(words)
+    expected = None
+    if _GPU_HINT.search(line):
+        gpus, count = _gpus([(m.group("name").lower(), m.group("count") or m.group("count_after"))
+                             for m in _GPU_CANDIDATE.finditer(line)],
+                            _GPU_CUE.search(line) is not None)
+        expected = (gpus, count) if gpus else None
+    read = read_prose_gpus([line], 0)
+    assert (None if read is None else (read[1].gpus, read[1].gpu_count)) == expected
