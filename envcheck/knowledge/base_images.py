@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, get_args
 
-from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file
+from envcheck.knowledge.data_files import (
+    KnowledgeError,
+    data_error,
+    load_sources,
+    read_data_file,
+    source_urls,
+)
 from envcheck.knowledge.model import Source
 from envcheck.knowledge.torch_tables import parse_variant_name
 
@@ -94,13 +100,12 @@ class CudaBaseImage:
 
 
 def _fail(where: str, problem: str) -> KnowledgeError:
-    return KnowledgeError(f"knowledge file {BASE_IMAGES_FILE}: {where}: {problem}",
-                          hint="This is a bug in envcheck's shipped data; please report it.")
+    return data_error(BASE_IMAGES_FILE, where, problem)
 
 
 def parse_base_images(document: dict[str, Any]) -> tuple[CudaBaseImage, ...]:
     load_sources(BASE_IMAGES_FILE, document)
-    ids = {str(s["id"]) for s in document["sources"] if isinstance(s, dict) and "id" in s}
+    ids = source_urls(document).keys()
     raw = document.get("base")
     if not isinstance(raw, list) or not raw:
         raise _fail("base", "needs a non-empty list of [[base]] entries")

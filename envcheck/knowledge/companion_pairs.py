@@ -8,7 +8,7 @@ from functools import cache
 
 from packaging.version import Version
 
-from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file
+from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file, source_urls
 from envcheck.versions import version_or_none
 
 DATA_FILE = "companion_pairs.toml"
@@ -30,7 +30,7 @@ class CompanionPair:
 def companion_pairs() -> tuple[CompanionPair, ...]:
     document = read_data_file(DATA_FILE)
     load_sources(DATA_FILE, document)
-    urls = {str(s.get("id")): str(s["url"]) for s in document["sources"]}
+    urls = source_urls(document)
     pairs = []
     for index, entry in enumerate(document.get("pair") or []):
         where = f"knowledge file {DATA_FILE}: pair[{index}]"

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file
+from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file, source_urls
 
 DATA_FILE = "conda_selectors.toml"
 
@@ -24,7 +24,7 @@ class VariantSelector:
 def variant_selectors() -> tuple[VariantSelector, ...]:
     document = read_data_file(DATA_FILE)
     load_sources(DATA_FILE, document)
-    urls = {str(s.get("id")): str(s["url"]) for s in document["sources"]}
+    urls = source_urls(document)
     rows = []
     for index, entry in enumerate(document.get("selector") or []):
         where = f"knowledge file {DATA_FILE}: selector[{index}]"

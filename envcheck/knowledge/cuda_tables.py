@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
 
-from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file
+from envcheck.knowledge.data_files import data_error, load_sources, read_data_file
 from envcheck.knowledge.model import (
     CudaRelease,
     CudnnSupport,
@@ -39,11 +39,7 @@ _RELEASE = re.compile(r"\d+\.\d+\.\d+")
 # --- reading and validating -------------------------------------------------------------------
 
 
-def _fail(name: str, where: str, problem: str) -> KnowledgeError:
-    return KnowledgeError(
-        f"knowledge file {name}: {where}: {problem}",
-        hint="This is a bug in envcheck's shipped data; please report it.",
-    )
+_fail = data_error
 
 
 def _entries(name: str, document: Mapping[str, Any], key: str) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ tomlkit on 3.10. Every file must carry a `sources` list; `load_sources` checks i
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from importlib.resources import files
 from typing import Any
 
@@ -49,3 +50,15 @@ def load_sources(name: str, document: dict[str, Any]) -> tuple[Source, ...]:
         sources.append(Source(title=str(entry["title"]), url=str(entry["url"]),
                               retrieved=str(entry["retrieved"]), note=entry.get("note")))
     return tuple(sources)
+
+
+def data_error(name: str, where: str, problem: str) -> KnowledgeError:
+    """A row of a shipped data file is wrong: `where` names the row, `problem` what is."""
+    return KnowledgeError(f"knowledge file {name}: {where}: {problem}",
+                          hint="This is a bug in envcheck's shipped data; please report it.")
+
+
+def source_urls(document: Mapping[str, Any]) -> dict[str, str]:
+    """The file's sources by `id`, each to its URL (a source without an id is cited by none)."""
+    return {str(entry["id"]): str(entry.get("url", "")) for entry in document.get("sources", [])
+            if isinstance(entry, dict) and "id" in entry}

@@ -17,7 +17,7 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file
+from envcheck.knowledge.data_files import KnowledgeError, data_error, load_sources, read_data_file
 from envcheck.knowledge.model import Source
 
 BUILDS_FILE = "framework_builds.toml"
@@ -227,5 +227,4 @@ def _text(name: str, where: str, entry: Mapping[str, Any], key: str) -> str:
     return value
 
 
-def _fail(name: str, where: str, problem: str) -> KnowledgeError:
-    return KnowledgeError(f"knowledge file {name}: {where}: {problem}")
+_fail = data_error

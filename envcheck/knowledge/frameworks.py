@@ -12,7 +12,13 @@ from typing import Any, Literal
 
 from packaging.version import Version
 
-from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file
+from envcheck.knowledge.data_files import (
+    KnowledgeError,
+    data_error,
+    load_sources,
+    read_data_file,
+    source_urls,
+)
 from envcheck.versions import version_or_none
 
 DATA_FILE = "framework_packaging.toml"
@@ -101,7 +107,7 @@ def shared_modules() -> tuple[SharedModule, ...]:
 def _document() -> tuple[dict[str, Any], dict[str, str]]:
     document = read_data_file(DATA_FILE)
     load_sources(DATA_FILE, document)
-    urls = {str(s.get("id")): str(s["url"]) for s in document["sources"]}
+    urls = source_urls(document)
     return document, urls
 
 
@@ -145,4 +151,4 @@ def _source(where: str, entry: dict[str, Any], urls: dict[str, str]) -> str:
 
 
 def _fail(where: str, problem: str) -> KnowledgeError:
-    return KnowledgeError(f"knowledge file {DATA_FILE}: {where}: {problem}")
+    return data_error(DATA_FILE, where, problem)

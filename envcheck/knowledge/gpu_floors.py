@@ -13,7 +13,13 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file
+from envcheck.knowledge.data_files import (
+    KnowledgeError,
+    data_error,
+    load_sources,
+    read_data_file,
+    source_urls,
+)
 from envcheck.knowledge.model import Source
 from envcheck.versions import version_or_none
 
@@ -43,8 +49,7 @@ class LegacyTorch:
 
 
 def _fail(where: str, problem: str) -> KnowledgeError:
-    return KnowledgeError(f"knowledge file {FLOORS_FILE}: {where}: {problem}",
-                          hint="This is a bug in envcheck's shipped data; please report it.")
+    return data_error(FLOORS_FILE, where, problem)
 
 
 @cache
@@ -95,7 +100,7 @@ def _platform(where: str, value: object) -> bool:
 def parse_floors(document: Mapping[str, Any]) -> tuple[tuple[ToolFloor, ...],
                                                         tuple[LegacyTorch, ...]]:
     load_sources(FLOORS_FILE, dict(document))
-    ids = frozenset(str(s["id"]) for s in document["sources"] if isinstance(s, dict) and "id" in s)
+    ids = frozenset(source_urls(document))
     tools = []
     for index, entry in enumerate(document.get("tool", [])):
         where = f"tool[{index}]"
@@ -166,6 +171,5 @@ def legacy_torch(version: Version) -> LegacyTorch | None:
 
 def cited_urls(ids: tuple[str, ...]) -> str:
     """The URLs of the cited sources, for the user ("https://github.com/.../issues/30631")."""
-    urls = {str(s["id"]): str(s["url"]) for s in _document()["sources"]
-            if isinstance(s, dict) and "id" in s and "url" in s}
+    urls = source_urls(_document())
     return ", ".join(urls.get(i, i) for i in ids)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any, Literal, get_args
 
-from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file
+from envcheck.knowledge.data_files import KnowledgeError, data_error, load_sources, read_data_file
 from envcheck.knowledge.model import GpuModel, GpuSegment, Source
 
 Architecture = Literal[
@@ -33,10 +33,7 @@ _CAPABILITY = re.compile(r"\d+\.\d+")
 
 
 def _fail(where: str, problem: str) -> KnowledgeError:
-    return KnowledgeError(
-        f"knowledge file {GPU_FILE}: {where}: {problem}",
-        hint="This is a bug in envcheck's shipped data; please report it.",
-    )
+    return data_error(GPU_FILE, where, problem)
 
 
 def _text(where: str, entry: Mapping[str, Any], field: str) -> str:

@@ -16,7 +16,13 @@ from typing import Any, Literal
 
 from packaging.version import Version
 
-from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file
+from envcheck.knowledge.data_files import (
+    KnowledgeError,
+    data_error,
+    load_sources,
+    read_data_file,
+    source_urls,
+)
 from envcheck.knowledge.model import Source
 
 NVCC_FILE = "nvcc_targets.toml"
@@ -48,8 +54,7 @@ class NvccTargets:
 
 
 def _fail(where: str, problem: str) -> KnowledgeError:
-    return KnowledgeError(f"knowledge file {NVCC_FILE}: {where}: {problem}",
-                          hint="This is a bug in envcheck's shipped data; please report it.")
+    return data_error(NVCC_FILE, where, problem)
 
 
 @cache
@@ -72,7 +77,7 @@ def parse_nvcc_targets(document: Mapping[str, Any]) -> tuple[NvccTargets, ...]:
     """The [[nvcc]] rows, validated: a cited source each, ascending distinct CUDA minors,
     ascending distinct sm numbers."""
     load_sources(NVCC_FILE, dict(document))
-    ids = {str(s["id"]) for s in document["sources"] if isinstance(s, dict) and "id" in s}
+    ids = source_urls(document).keys()
     raw = document.get("nvcc")
     if not isinstance(raw, list) or not raw:
         raise _fail("nvcc", "needs a non-empty list of [[nvcc]] entries")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file
+from envcheck.knowledge.data_files import KnowledgeError, load_sources, read_data_file, source_urls
 
 DATA_FILE = "vllm_memory.toml"
 
@@ -23,7 +23,7 @@ class MemoryBudget:
 def memory_budget() -> MemoryBudget:
     document = read_data_file(DATA_FILE)
     load_sources(DATA_FILE, document)  # validates the list
-    urls = {str(entry.get("id")): str(entry["url"]) for entry in document["sources"]}
+    urls = source_urls(document)
     raw = document.get("gpu_memory_utilization")
     if not isinstance(raw, dict):
         raise KnowledgeError(f"knowledge file {DATA_FILE} has no [gpu_memory_utilization]")
