@@ -78,3 +78,16 @@ def write_tree(root: Path, files: Mapping[str, str]) -> None:
         target = root / path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
+
+
+class FakeRegistry:
+    """Answers registry_digest like an engine would (one digest), recording what it was asked."""
+
+    DIGEST = "sha256:" + "cd" * 32
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def registry_digest(self, reference: str) -> str:
+        self.asked.append(reference)
+        return self.DIGEST

@@ -24,6 +24,7 @@ from envcheck.knowledge.data_files import KnowledgeError, read_data_file
 from envcheck.lockfile_model import LockedPackage, Lockfile, LockHeader
 from envcheck.project_model import Project, Target
 from envcheck.services.image import ImageOptions, choose_base, dockerfile_spec, pin_base
+from tests.fakes import FakeRegistry
 from tests.golden import assert_golden
 
 HEX64 = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -153,24 +154,13 @@ def test_an_unpinned_variant_is_still_refused_with_how_to_pin() -> None:
     assert "envcheck image pin-base t" in str(raised.value)
 
 
-class _Registry:
-    """Answers registry_digest like an engine would, recording what it was asked."""
-
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-
-    def registry_digest(self, reference: str) -> str:
-        self.asked.append(reference)
-        return "sha256:" + "cd" * 32
-
-
 def test_pin_base_re_resolves_the_tag_not_the_shipped_digest(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "p"\nversion = "0"\n\n[tool.envcheck.targets.train]\n'
         'python = "3.11"\ncuda = "cu124"\n')
     project = Project(root=tmp_path, pyproject=tmp_path / "pyproject.toml",
                       targets={"train": CU124})
-    registry = _Registry()
+    registry = FakeRegistry()
     engine: ContainerEngine = registry  # type: ignore[assignment]
     pinned = pin_base(tmp_path, project, "train", None, engine)
     assert registry.asked == [TAG_ONLY]

@@ -17,6 +17,7 @@ from envcheck.lockfile_model import LockedPackage, Lockfile, LockHeader
 from envcheck.project import load_project
 from envcheck.services.image import ImageOptions, render_image_files
 from envcheck.services.lock import check_locks, lockfile_path, requirements_text
+from tests.fakes import FakeRegistry
 
 PYPROJECT = """\
 [project]
@@ -27,16 +28,7 @@ version = "0.1.0"
 python = "3.11"
 cuda = "cu130"
 """
-DIGEST = "sha256:" + "cd" * 32
-
-
-class _Registry:
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-
-    def registry_digest(self, reference: str) -> str:
-        self.asked.append(reference)
-        return DIGEST
+DIGEST = FakeRegistry.DIGEST
 
 
 class _Unreachable:
@@ -65,7 +57,7 @@ def test_an_uncited_default_is_pinned_by_the_registry_for_the_render(tmp_path: P
     assert default is not None
     assert default.digest is None  # the premise: no public digest was cited for cu130
     _project_with_a_fresh_lock(tmp_path)
-    registry = _Registry()
+    registry = FakeRegistry()
     rendered = render_image_files(load_project(tmp_path), "train", ImageOptions(), registry)
     assert registry.asked == [default.tagged]
     assert rendered.resolved_base == f"{default.tagged}@{DIGEST}"
@@ -121,7 +113,7 @@ def test_a_default_on_a_tag_nvidia_no_longer_rebuilds_says_so(tmp_path: Path) ->
     assert default is not None
     assert default.unsupported_tag
     _project_with_a_fresh_lock(tmp_path, "cu128")
-    rendered = render_image_files(load_project(tmp_path), "train", ImageOptions(), _Registry())
+    rendered = render_image_files(load_project(tmp_path), "train", ImageOptions(), FakeRegistry())
     assert rendered.unsupported_base
     assert str(rendered.spec.base) == default.reference
     # A base the user chose is theirs to judge.
