@@ -149,13 +149,7 @@ def run_doctor(request: DoctorRequest) -> DoctorResult:
         known = {f.id for f in (*findings, *decided)}
         decided += [f for f in library_findings(report.library_facts, snapshot.system)
                     if f.id not in known]
-        # The causes the error judged points at; none known (an unspecific "Trials did not
-        # complete") leaves the report's own experiment to decide.
-        pointed = frozenset(category for match in match_error(request.error_text or "")
-                            for category in match.signature.categories)
-        if not pointed and request.error_text and _CODE_ERROR.search(request.error_text):
-            pointed = frozenset({"other"})  # a bug in the code that ran, not the environment
-        decided += remedy_findings(report.remedies, pointed or None)
+        decided += remedy_findings(report.remedies, _pointed_causes(request.error_text))
         decided += budget_findings(report.memory_budgets)
         decided += pinned_torch_findings(report.pinned_installs, snapshot)
         decided += stated_requirement_findings(report.stated_requirements,
@@ -199,6 +193,18 @@ def _meanings(error_text: str | None) -> tuple[MessageMeaning, ...]:
 _CODE_ERROR = re.compile(
     r"\b(?:ValueError|KeyError|IndexError|TypeError|NameError|ZeroDivisionError|"
     r"AssertionError|JSONDecodeError|UnboundLocalError)(?::|$)", re.MULTILINE)
+
+
+def _pointed_causes(error_text: str | None) -> frozenset[str] | None:
+    """The causes the error judged points at; None when it points nowhere known (no error,
+    or an unspecific "Trials did not complete"): the report's own experiment then decides."""
+    if not error_text:
+        return None
+    pointed = frozenset(category for match in match_error(error_text)
+                        for category in match.signature.categories)
+    if not pointed and _CODE_ERROR.search(error_text):
+        return frozenset({"other"})  # a bug in the code that ran, not the environment
+    return pointed or None
 
 
 def _shows_a_build(error_text: str) -> bool:
